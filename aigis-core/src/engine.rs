@@ -1,0 +1,290 @@
+//! The guarded NL→SQL state machine behind [`Assistant`].
+//!
+//! One question runs through: load schema → generate SQL → guard → execute → (on a rejection
+//! or a database error: repair, up to `max_repairs` times) → summarize (streamed) → chart →
+//! done. Every step is an [`Event`] on one stream; the stream always ends with `done` or
+//! `error`. Dropping the stream cancels whatever is in flight (LLM request, database query).
+
+pub mod extract;
+mod prompt;
+mod run;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use crate::audit::AuditSink;
+use crate::connection::{Connection, ExecLimits, Schema};
+use crate::event::{Event, EventStream, Usage};
+use crate::guard::{Guard, GuardContext, Policy};
+use crate::provider::LlmProvider;
+use crate::{Error, Result};
+
+/// Plain configuration of an [`Assistant`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AssistantConfig {
+    /// The guard policy; its dialect is replaced by the connection's.
+    pub policy: Policy,
+    /// Limits for each query.
+    pub exec_limits: ExecLimits,
+    /// Times the model may repair a rejected or failing query.
+    pub max_repairs: u32,
+    /// Rows shown to the answer-writing model at most.
+    pub summary_rows: usize,
+    /// Whether to build a chart.
+    pub charts: bool,
+    /// How long an introspected schema is reused.
+    pub schema_ttl: Duration,
+    /// Approximate token budget for the schema in prompts.
+    pub schema_token_budget: usize,
+    /// Sampling temperature for SQL generation.
+    pub temperature: Option<f32>,
+}
+
+impl Default for AssistantConfig {
+    fn default() -> Self {
+        Self {
+            policy: Policy::default(),
+            exec_limits: ExecLimits::default(),
+            max_repairs: 2,
+            summary_rows: 20,
+            charts: true,
+            schema_ttl: Duration::from_secs(300),
+            schema_token_budget: 6000,
+            temperature: Some(0.0),
+        }
+    }
+}
+
+/// One question, with who asks and in what context.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AskRequest {
+    /// The question in plain language.
+    pub question: String,
+    /// Model to use instead of the provider's default.
+    pub model: Option<String>,
+    /// Who asks (for the audit trail).
+    pub user: Option<String>,
+    /// Scope parameters for the guard's row scopes.
+    pub context: GuardContext,
+    /// Earlier turns of the conversation.
+    pub history: Vec<Turn>,
+}
+
+impl AskRequest {
+    /// A request with just a question.
+    pub fn new(question: impl Into<String>) -> Self {
+        Self { question: question.into(), ..Default::default() }
+    }
+}
+
+/// An earlier question of the same conversation, described compactly (no rows).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Turn {
+    /// What was asked.
+    pub question: String,
+    /// The SQL that answered it.
+    pub sql: Option<String>,
+    /// The answer given.
+    pub answer: String,
+    /// Result shape, e.g. `12 rows; columns: country, total`.
+    pub result_summary: Option<String>,
+}
+
+/// A complete answer, collected from the event stream.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Answer {
+    /// The answer text.
+    pub answer: String,
+    /// The SQL that ran.
+    pub sql: Option<String>,
+    /// Result columns.
+    pub columns: Vec<String>,
+    /// Result rows.
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// Rows returned.
+    pub row_count: u64,
+    /// The chart, if one was built.
+    pub chart: Option<serde_json::Value>,
+    /// The model that answered.
+    pub model: String,
+    /// Tokens used.
+    pub usage: Usage,
+    /// Wall time.
+    pub elapsed_ms: u64,
+    /// Every event, in order.
+    pub events: Vec<Event>,
+}
+
+impl Answer {
+    /// Collects an event stream; an `error` event becomes `Err`.
+    pub async fn collect(mut stream: EventStream) -> Result<Answer> {
+        let mut answer = Answer::default();
+        while let Some(event) = stream.next().await {
+            let event = event?;
+            match &event {
+                Event::Rows { columns, rows, .. } => {
+                    answer.columns = columns.clone();
+                    answer.rows = rows.clone();
+                }
+                Event::Chart { spec } => answer.chart = Some(spec.clone()),
+                Event::Done { answer: text, sql, row_count, model, usage, elapsed_ms } => {
+                    answer.answer = text.clone();
+                    answer.sql = sql.clone();
+                    answer.row_count = *row_count;
+                    answer.model = model.clone();
+                    answer.usage = *usage;
+                    answer.elapsed_ms = *elapsed_ms;
+                }
+                Event::Error { code, message } => {
+                    return Err(Error::Answer { code: code.clone(), message: message.clone() });
+                }
+                _ => {}
+            }
+            answer.events.push(event);
+        }
+        Ok(answer)
+    }
+}
+
+struct CachedSchema {
+    loaded: Instant,
+    schema: Arc<Schema>,
+}
+
+struct Inner {
+    provider: Arc<dyn LlmProvider>,
+    connection: Arc<dyn Connection>,
+    guard: Arc<Guard>,
+    config: AssistantConfig,
+    audit: Vec<Arc<dyn AuditSink>>,
+    schema: Mutex<Option<CachedSchema>>,
+}
+
+/// A governed data assistant over one database and one model.
+///
+/// ```no_run
+/// # async fn demo() -> aigis_core::Result<()> {
+/// use aigis_core::{Assistant, connect, ProviderConfig};
+/// let db = connect("sqlite://demo.db").await?;
+/// let llm = ProviderConfig::from_env()?.build()?;
+/// let assistant = Assistant::builder(llm, db).build();
+/// let answer = assistant.answer("How many customers per store?").await?;
+/// println!("{}", answer.answer);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Assistant {
+    inner: Arc<Inner>,
+}
+
+/// Builds an [`Assistant`].
+pub struct AssistantBuilder {
+    provider: Arc<dyn LlmProvider>,
+    connection: Arc<dyn Connection>,
+    config: AssistantConfig,
+    audit: Vec<Arc<dyn AuditSink>>,
+}
+
+impl AssistantBuilder {
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: AssistantConfig) -> Self {
+        self.config = config;
+        self
+    }
+    /// Sets the guard policy.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.config.policy = policy;
+        self
+    }
+    /// Sets the per-query limits.
+    pub fn exec_limits(mut self, limits: ExecLimits) -> Self {
+        self.config.exec_limits = limits;
+        self
+    }
+    /// Sets how many repairs the model gets.
+    pub fn max_repairs(mut self, n: u32) -> Self {
+        self.config.max_repairs = n;
+        self
+    }
+    /// Adds an audit sink.
+    pub fn audit_sink(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.audit.push(sink);
+        self
+    }
+    /// Builds the assistant.
+    pub fn build(self) -> Assistant {
+        let mut policy = self.config.policy.clone();
+        policy.dialect = self.connection.dialect();
+        Assistant {
+            inner: Arc::new(Inner {
+                provider: self.provider,
+                guard: Arc::new(Guard::new(policy)),
+                connection: self.connection,
+                config: self.config,
+                audit: self.audit,
+                schema: Mutex::new(None),
+            }),
+        }
+    }
+}
+
+impl Assistant {
+    /// Starts building an assistant over this model and database.
+    pub fn builder(provider: Arc<dyn LlmProvider>, connection: Arc<dyn Connection>) -> AssistantBuilder {
+        AssistantBuilder { provider, connection, config: AssistantConfig::default(), audit: Vec::new() }
+    }
+
+    /// The database.
+    pub fn connection(&self) -> &Arc<dyn Connection> {
+        &self.inner.connection
+    }
+
+    /// The guard in force.
+    pub fn guard(&self) -> &Arc<Guard> {
+        &self.inner.guard
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AssistantConfig {
+        &self.inner.config
+    }
+
+    /// Answers a question as a stream of events.
+    pub fn ask(&self, question: impl Into<String>) -> EventStream {
+        self.ask_with(AskRequest::new(question))
+    }
+
+    /// Answers a request as a stream of events.
+    pub fn ask_with(&self, request: AskRequest) -> EventStream {
+        run::event_stream(self.clone(), request)
+    }
+
+    /// Answers a question and collects the whole answer.
+    pub async fn answer(&self, question: impl Into<String>) -> Result<Answer> {
+        Answer::collect(self.ask(question)).await
+    }
+
+    /// The schema, from the cache while it is fresh.
+    pub async fn schema(&self) -> Result<Arc<Schema>> {
+        let mut cached = self.inner.schema.lock().await;
+        if let Some(c) = cached.as_ref()
+            && c.loaded.elapsed() < self.inner.config.schema_ttl
+        {
+            return Ok(c.schema.clone());
+        }
+        let schema = Arc::new(self.inner.connection.introspect(&Default::default()).await?);
+        *cached = Some(CachedSchema { loaded: Instant::now(), schema: schema.clone() });
+        Ok(schema)
+    }
+
+    /// Forgets the cached schema so the next question introspects again.
+    pub async fn refresh_schema(&self) {
+        *self.inner.schema.lock().await = None;
+    }
+}

@@ -1,0 +1,5 @@
+//! The `aigis` command-line tool.
+
+fn main() {
+    println!("aigis: not yet wired");
+}

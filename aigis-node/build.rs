@@ -1,0 +1,5 @@
+//! Build script: napi-rs link settings.
+
+fn main() {
+    napi_build::setup();
+}

@@ -1,0 +1,1 @@
+//! Node bindings (placeholder until the binding work lands).
