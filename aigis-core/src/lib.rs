@@ -19,6 +19,7 @@
 //! ```
 
 pub mod audit;
+pub mod chart;
 pub mod connection;
 pub mod dialect;
 pub mod engine;
@@ -32,7 +33,7 @@ pub mod tool;
 pub use audit::{AuditEvent, AuditSink, AuditStatus};
 pub use connection::{Connection, ExecLimits, IntrospectOptions, QueryResult, Schema, connect};
 pub use dialect::Dialect;
-pub use engine::{Answer, AskRequest, Assistant, AssistantBuilder, AssistantConfig, Turn};
+pub use engine::{Answer, AskMode, AskRequest, Assistant, AssistantBuilder, AssistantConfig, Budget, Conversation, ExecutedQuery, Turn};
 pub use error::{DbErrorKind, Error, LlmErrorKind, Result};
 pub use event::{Event, EventStream, Stage, Usage, event_schema};
 pub use guard::{Guard, GuardContext, GuardedSql, Policy, Verdict, Violation};

@@ -214,29 +214,22 @@ pub trait LlmProvider: Send + Sync {
     async fn stream(&self, request: ChatRequest) -> Result<ChatStream>;
 }
 
-/// Collects a stream into a complete response (text, tool calls, usage).
-pub async fn collect_stream(mut stream: ChatStream, model: String) -> Result<ChatResponse> {
-    use futures::StreamExt;
-    let mut response = ChatResponse {
-        model,
-        content: String::new(),
-        tool_calls: Vec::new(),
-        usage: Usage::default(),
-        finish_reason: None,
-    };
-    while let Some(chunk) = stream.next().await {
-        match chunk? {
-            ChatChunk::Delta { text } => response.content.push_str(&text),
+impl ChatResponse {
+    /// An empty response from `model`, to fill chunk by chunk.
+    pub fn empty(model: impl Into<String>) -> Self {
+        Self { model: model.into(), content: String::new(), tool_calls: Vec::new(), usage: Usage::default(), finish_reason: None }
+    }
+
+    /// Folds one streamed chunk into the response (tool-call parts join by index).
+    pub fn push_chunk(&mut self, chunk: ChatChunk) {
+        match chunk {
+            ChatChunk::Delta { text } => self.content.push_str(&text),
             ChatChunk::ToolCallDelta { index, id, name, arguments } => {
                 let index = index as usize;
-                while response.tool_calls.len() <= index {
-                    response.tool_calls.push(ToolCall {
-                        id: String::new(),
-                        name: String::new(),
-                        arguments: String::new(),
-                    });
+                while self.tool_calls.len() <= index {
+                    self.tool_calls.push(ToolCall { id: String::new(), name: String::new(), arguments: String::new() });
                 }
-                let call = &mut response.tool_calls[index];
+                let call = &mut self.tool_calls[index];
                 if let Some(id) = id {
                     call.id = id;
                 }
@@ -245,10 +238,19 @@ pub async fn collect_stream(mut stream: ChatStream, model: String) -> Result<Cha
                 }
                 call.arguments.push_str(&arguments);
             }
-            ChatChunk::Usage(usage) => response.usage = usage,
-            ChatChunk::Model { model } => response.model = model,
-            ChatChunk::Finish { reason } => response.finish_reason = Some(reason),
+            ChatChunk::Usage(usage) => self.usage = usage,
+            ChatChunk::Model { model } => self.model = model,
+            ChatChunk::Finish { reason } => self.finish_reason = Some(reason),
         }
+    }
+}
+
+/// Collects a stream into a complete response (text, tool calls, usage).
+pub async fn collect_stream(mut stream: ChatStream, model: String) -> Result<ChatResponse> {
+    use futures::StreamExt;
+    let mut response = ChatResponse::empty(model);
+    while let Some(chunk) = stream.next().await {
+        response.push_chunk(chunk?);
     }
     Ok(response)
 }
