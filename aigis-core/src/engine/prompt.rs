@@ -3,7 +3,7 @@
 //! Database values and documents enter prompts as delimited data blocks, never as
 //! instructions, and the answer model sees a bounded sample of rows.
 
-use crate::connection::{QueryResult, Schema};
+use crate::connection::Schema;
 use crate::dialect::Dialect;
 use crate::engine::{ExecutedQuery, Turn};
 use crate::provider::ChatMessage;
