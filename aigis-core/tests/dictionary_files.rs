@@ -100,12 +100,9 @@ fn a_malformed_file_is_a_config_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("a_ok.yml"), INVOICE_YML).unwrap();
     fs::write(dir.path().join("b_broken.yml"), "table: Invoice\ncolumns:\n  - name: [unclosed\n").unwrap();
-    match Dictionary::load_dir(dir.path()) {
-        Err(err @ Error::Config(_)) => {
-            assert!(err.to_string().contains("b_broken.yml"), "{err}");
-            assert_eq!(err.code(), "config");
-        }
-        other => panic!("expected a config error, got {other:?}"),
-    }
+    let err = Dictionary::load_dir(dir.path()).unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(err.to_string().contains("b_broken.yml"), "{err}");
+    assert_eq!(err.code(), "config");
     assert!(matches!(Dictionary::load_dir(dir.path().join("missing")), Err(Error::Config(m)) if m.contains("missing")));
 }

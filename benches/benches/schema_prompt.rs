@@ -113,7 +113,7 @@ fn sample(ty: &str, name: &str, d: usize, e: usize, row: usize) -> Value {
         ("text" | "char(2)", _) => json!(format!("{}-{}", name.to_uppercase(), k % 97)),
         ("date", _) => json!(format!("2024-{:02}-{:02}", 1 + k % 12, 1 + k % 28)),
         ("timestamp", _) => json!(format!("2024-{:02}-{:02}T10:{:02}:00Z", 1 + k % 12, 1 + k % 28, k % 60)),
-        ("boolean", _) => json!(k % 2 == 0),
+        ("boolean", _) => json!(k.is_multiple_of(2)),
         ("numeric", _) => json!((k % 500) as f64 + 0.5),
         _ => json!(k % 1000),
     }
