@@ -20,6 +20,8 @@
 
 pub mod audit;
 pub mod connection;
+#[cfg(feature = "sqlite")]
+pub mod demo;
 pub mod dialect;
 pub mod engine;
 pub mod error;
