@@ -21,6 +21,8 @@
 pub mod audit;
 pub mod chart;
 pub mod connection;
+#[cfg(feature = "sqlite")]
+pub mod demo;
 pub mod dialect;
 pub mod engine;
 pub mod error;
