@@ -31,6 +31,8 @@ pub mod guard;
 pub mod provider;
 pub mod schema_prompt;
 pub mod tool;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use audit::{AuditEvent, AuditSink, AuditStatus};
 pub use connection::{Connection, ExecLimits, IntrospectOptions, QueryResult, Schema, connect};
