@@ -11,10 +11,14 @@ use serde::{Deserialize, Serialize};
 use crate::Result;
 use crate::event::Usage;
 
+pub mod anthropic;
 pub mod env;
+pub mod gemini;
 pub mod http;
 pub mod openai;
 
+pub use anthropic::AnthropicProvider;
+pub use gemini::GeminiProvider;
 pub use http::ApiKey;
 pub use openai::OpenAiProvider;
 

@@ -21,7 +21,7 @@
 
 use std::sync::Arc;
 
-use super::{LlmProvider, OpenAiProvider, ProviderConfig, ProviderKind};
+use super::{AnthropicProvider, GeminiProvider, LlmProvider, OpenAiProvider, ProviderConfig, ProviderKind};
 use crate::{Error, Result};
 
 /// Default models per provider when none is configured.
@@ -70,13 +70,7 @@ pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<ProviderConfig>
         }
         ProviderKind::Openai => openai_preset(&var, explicit_key),
     };
-    Ok(ProviderConfig {
-        kind,
-        base_url,
-        model: var("AIGIS_LLM_MODEL").or(preset_model),
-        api_key,
-        fallback_models,
-    })
+    Ok(ProviderConfig { kind, base_url, model: var("AIGIS_LLM_MODEL").or(preset_model), api_key, fallback_models })
 }
 
 /// The first configured OpenAI-compatible service: (base URL, key, default model).
@@ -119,23 +113,35 @@ pub(crate) fn local_v1_url(value: &str, default_port: u16) -> String {
     format!("{scheme}://{authority}{path}")
 }
 
+/// Builds the provider described by `config` (without retries or fallbacks).
+pub fn build_raw(config: &ProviderConfig) -> Result<Arc<dyn LlmProvider>> {
+    let key = config.api_key.clone();
+    let base = |default: &str, needs: &str| match (&config.base_url, &key) {
+        (Some(base), _) => Ok(base.clone()),
+        (None, Some(_)) => Ok(default.to_string()),
+        (None, None) => Err(Error::Config(needs.to_string())),
+    };
+    let model = |default: &str| config.model.clone().unwrap_or_else(|| default.to_string());
+    Ok(match config.kind {
+        ProviderKind::Openai => {
+            let base = base(super::openai::DEFAULT_BASE_URL, HOW_TO_CONFIGURE)?;
+            Arc::new(OpenAiProvider::new(base, model(DEFAULT_OPENAI_MODEL))?.with_api_key(key))
+        }
+        ProviderKind::Anthropic => {
+            let base = base(super::anthropic::DEFAULT_BASE_URL, "set ANTHROPIC_API_KEY (or AIGIS_LLM_API_KEY)")?;
+            Arc::new(AnthropicProvider::new(base, model(DEFAULT_ANTHROPIC_MODEL))?.with_api_key(key))
+        }
+        ProviderKind::Gemini => {
+            let base =
+                base(super::gemini::DEFAULT_BASE_URL, "set GEMINI_API_KEY or GOOGLE_API_KEY (or AIGIS_LLM_API_KEY)")?;
+            Arc::new(GeminiProvider::new(base, model(DEFAULT_GEMINI_MODEL))?.with_api_key(key))
+        }
+    })
+}
+
 /// Builds the provider described by `config`.
 pub fn build(config: &ProviderConfig) -> Result<Arc<dyn LlmProvider>> {
-    match config.kind {
-        ProviderKind::Openai => {
-            let base = match (&config.base_url, &config.api_key) {
-                (Some(base), _) => base.clone(),
-                (None, Some(_)) => super::openai::DEFAULT_BASE_URL.to_string(),
-                (None, None) => return Err(Error::Config(HOW_TO_CONFIGURE.into())),
-            };
-            let model = config.model.clone().unwrap_or_else(|| DEFAULT_OPENAI_MODEL.into());
-            let provider = OpenAiProvider::new(base, model)?.with_api_key(config.api_key.clone());
-            Ok(Arc::new(provider))
-        }
-        ProviderKind::Anthropic | ProviderKind::Gemini => {
-            Err(Error::Unsupported(format!("the {:?} provider is not built yet", config.kind)))
-        }
-    }
+    build_raw(config)
 }
 
 #[cfg(test)]
