@@ -20,7 +20,10 @@
 //! DeepSeek, OpenRouter, LM Studio, Ollama is used.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use super::fallback::FallbackProvider;
+use super::resilience::{ResilienceConfig, ResilientProvider};
 use super::{AnthropicProvider, GeminiProvider, LlmProvider, OpenAiProvider, ProviderConfig, ProviderKind};
 use crate::{Error, Result};
 
@@ -113,9 +116,10 @@ pub(crate) fn local_v1_url(value: &str, default_port: u16) -> String {
     format!("{scheme}://{authority}{path}")
 }
 
-/// Builds the provider described by `config` (without retries or fallbacks).
-pub fn build_raw(config: &ProviderConfig) -> Result<Arc<dyn LlmProvider>> {
+/// Builds the bare provider described by `config` (no retries, no fallbacks).
+pub fn build_raw(config: &ProviderConfig, connect_timeout: Duration) -> Result<Arc<dyn LlmProvider>> {
     let key = config.api_key.clone();
+    let client = super::http::client(connect_timeout)?;
     let base = |default: &str, needs: &str| match (&config.base_url, &key) {
         (Some(base), _) => Ok(base.clone()),
         (None, Some(_)) => Ok(default.to_string()),
@@ -125,23 +129,49 @@ pub fn build_raw(config: &ProviderConfig) -> Result<Arc<dyn LlmProvider>> {
     Ok(match config.kind {
         ProviderKind::Openai => {
             let base = base(super::openai::DEFAULT_BASE_URL, HOW_TO_CONFIGURE)?;
-            Arc::new(OpenAiProvider::new(base, model(DEFAULT_OPENAI_MODEL))?.with_api_key(key))
+            let provider = OpenAiProvider::new(base.clone(), model(DEFAULT_OPENAI_MODEL))?;
+            Arc::new(provider.with_client(client).with_api_key(key).with_name(openai_name(&base)))
         }
         ProviderKind::Anthropic => {
             let base = base(super::anthropic::DEFAULT_BASE_URL, "set ANTHROPIC_API_KEY (or AIGIS_LLM_API_KEY)")?;
-            Arc::new(AnthropicProvider::new(base, model(DEFAULT_ANTHROPIC_MODEL))?.with_api_key(key))
+            Arc::new(
+                AnthropicProvider::new(base, model(DEFAULT_ANTHROPIC_MODEL))?.with_client(client).with_api_key(key),
+            )
         }
         ProviderKind::Gemini => {
-            let base =
-                base(super::gemini::DEFAULT_BASE_URL, "set GEMINI_API_KEY or GOOGLE_API_KEY (or AIGIS_LLM_API_KEY)")?;
-            Arc::new(GeminiProvider::new(base, model(DEFAULT_GEMINI_MODEL))?.with_api_key(key))
+            let needs = "set GEMINI_API_KEY or GOOGLE_API_KEY (or AIGIS_LLM_API_KEY)";
+            let base = base(super::gemini::DEFAULT_BASE_URL, needs)?;
+            Arc::new(GeminiProvider::new(base, model(DEFAULT_GEMINI_MODEL))?.with_client(client).with_api_key(key))
         }
     })
 }
 
-/// Builds the provider described by `config`.
+/// A short name for an OpenAI-compatible service, from its host.
+fn openai_name(base_url: &str) -> &'static str {
+    if base_url.contains("deepseek.com") {
+        "deepseek"
+    } else if base_url.contains("openrouter.ai") {
+        "openrouter"
+    } else {
+        "openai"
+    }
+}
+
+/// Builds the provider described by `config`: retries and timeouts from `resilience`, and the
+/// fallback chain when `fallback_models` is set.
+pub fn build_with(config: &ProviderConfig, resilience: &ResilienceConfig) -> Result<Arc<dyn LlmProvider>> {
+    let raw = build_raw(config, Duration::from_millis(resilience.connect_timeout_ms))?;
+    let resilient: Arc<dyn LlmProvider> = Arc::new(ResilientProvider::new(raw, resilience.clone()));
+    if config.fallback_models.is_empty() {
+        return Ok(resilient);
+    }
+    let primary = resilient.default_model().to_string();
+    Ok(Arc::new(FallbackProvider::models(resilient, primary, &config.fallback_models)?))
+}
+
+/// [`build_with`] with the default [`ResilienceConfig`].
 pub fn build(config: &ProviderConfig) -> Result<Arc<dyn LlmProvider>> {
-    build_raw(config)
+    build_with(config, &ResilienceConfig::default())
 }
 
 #[cfg(test)]
