@@ -17,6 +17,7 @@ pub mod fallback;
 pub mod gemini;
 pub mod http;
 pub mod openai;
+pub mod registry;
 pub mod resilience;
 
 pub use anthropic::AnthropicProvider;
@@ -24,6 +25,7 @@ pub use fallback::{FallbackModel, FallbackProvider};
 pub use gemini::GeminiProvider;
 pub use http::ApiKey;
 pub use openai::OpenAiProvider;
+pub use registry::{ModelEntry, ModelRegistry, SecretOpener};
 pub use resilience::{ResilienceConfig, ResilientProvider};
 
 /// A stream of chunks from a provider.

@@ -99,19 +99,21 @@ fn openai_preset(
     (None, explicit_key, None)
 }
 
-/// `host`, `host:port` or a URL → `http://host:port/v1` (a bind-all address means this machine).
+/// `host`, `host:port` or a URL → a base URL ending in `/v1` (a bind-all address means this machine).
 pub(crate) fn local_v1_url(value: &str, default_port: u16) -> String {
     let value = value.trim().trim_end_matches('/');
-    let (scheme, rest) = match value.split_once("://") {
-        Some((s, r)) => (s.to_string(), r.to_string()),
-        None => ("http".to_string(), value.to_string()),
+    let (scheme, rest, had_scheme) = match value.split_once("://") {
+        Some((s, r)) => (s.to_string(), r.to_string(), true),
+        None => ("http".to_string(), value.to_string(), false),
     };
     let (authority, path) = match rest.split_once('/') {
         Some((a, p)) => (a.to_string(), format!("/{p}")),
         None => (rest.clone(), String::new()),
     };
     let authority = authority.replacen("0.0.0.0", "127.0.0.1", 1);
-    let authority = if authority.contains(':') { authority } else { format!("{authority}:{default_port}") };
+    // A full URL keeps its scheme's port; a bare host gets the server's usual port.
+    let authority =
+        if authority.contains(':') || had_scheme { authority } else { format!("{authority}:{default_port}") };
     let path = if path.ends_with("/v1") { path } else { format!("{path}/v1") };
     format!("{scheme}://{authority}{path}")
 }
