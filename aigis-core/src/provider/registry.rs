@@ -188,6 +188,8 @@ pub fn seed_models() -> Vec<ModelEntry> {
 }
 
 type Vars = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+/// Built providers by cache key, with the configuration they were built from.
+type Built = Arc<Mutex<HashMap<String, (ProviderConfig, Arc<dyn LlmProvider>)>>>;
 
 /// Named models, their availability, and the providers that serve them.
 #[derive(Clone)]
@@ -197,7 +199,7 @@ pub struct ModelRegistry {
     vars: Vars,
     opener: Option<Arc<dyn SecretOpener>>,
     resilience: ResilienceConfig,
-    built: Arc<Mutex<HashMap<String, (ProviderConfig, Arc<dyn LlmProvider>)>>>,
+    built: Built,
 }
 
 impl std::fmt::Debug for ModelRegistry {
