@@ -3,9 +3,13 @@
 //! Routes live in submodules: [`routes`] (health, ask, sql, guard). Every response carries an
 //! `x-request-id` header and every log line of a request runs inside a span with that id.
 
+pub mod auth;
+pub mod config;
 pub mod routes;
+pub mod seal;
 pub mod sse;
 pub mod state;
+pub mod store;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -25,7 +29,7 @@ pub use state::AppState;
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 /// How the server is started. Fields left `None` are read from the environment at start.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServeOptions {
     /// Address to listen on.
     pub addr: SocketAddr,
@@ -40,6 +44,44 @@ pub struct ServeOptions {
     pub cors_origins: Option<Vec<String>>,
     /// How long shutdown waits for open streams before closing them.
     pub shutdown_grace: Duration,
+    /// App store URL (`sqlite://…` or `postgres://…`); `None`: `AIGIS_DATABASE_URL`, else the
+    /// SQLite file `AIGIS_STORE_PATH` (default `aigis-app.db`).
+    pub store_url: Option<String>,
+    /// `None`: `AIGIS_ENV=production`.
+    pub production: Option<bool>,
+    /// `None`: `AIGIS_JWT_SECRET`.
+    pub jwt_secret: Option<String>,
+    /// 32 bytes, base64; `None`: `AIGIS_MASTER_KEY`.
+    pub master_key: Option<String>,
+    /// `None`: `ADMIN_USERNAME` (default `admin`).
+    pub admin_username: Option<String>,
+    /// `None`: `ADMIN_PASSWORD`.
+    pub admin_password: Option<String>,
+    /// `None`: `AIGIS_ALLOW_REGISTRATION` (default on).
+    pub allow_registration: Option<bool>,
+    /// Answer `/v1/ask` and `/v1/sql` without a token; `None`: `AIGIS_ALLOW_ANONYMOUS`, else only
+    /// on a loopback address outside production.
+    pub allow_anonymous: Option<bool>,
+    /// Token lifetime.
+    pub token_ttl: Duration,
+    /// Window of the login throttle.
+    pub login_window: Duration,
+    /// Failed logins per user name per window.
+    pub login_max_per_user: u32,
+    /// Failed logins per client address per window.
+    pub login_max_per_addr: u32,
+}
+
+impl std::fmt::Debug for ServeOptions {
+    // Secrets (JWT secret, master key, admin password) are never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeOptions")
+            .field("addr", &self.addr)
+            .field("default_db", &self.default_db.as_ref().map(|_| "<set>"))
+            .field("body_limit", &self.body_limit)
+            .field("production", &self.production)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServeOptions {
@@ -52,6 +94,18 @@ impl ServeOptions {
             body_limit: DEFAULT_BODY_LIMIT,
             cors_origins: None,
             shutdown_grace: Duration::from_secs(60),
+            store_url: None,
+            production: None,
+            jwt_secret: None,
+            master_key: None,
+            admin_username: None,
+            admin_password: None,
+            allow_registration: None,
+            allow_anonymous: None,
+            token_ttl: Duration::from_secs(12 * 3600),
+            login_window: Duration::from_secs(15 * 60),
+            login_max_per_user: 5,
+            login_max_per_addr: 20,
         }
     }
 
@@ -72,7 +126,7 @@ impl ServeOptions {
 pub async fn router(state: AppState) -> Router {
     let body_limit = state.body_limit();
     let cors = cors_layer(state.cors_origins());
-    let api = routes::routes().with_state(state);
+    let api = routes::routes().merge(auth::routes()).with_state(state);
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -114,6 +168,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "aigis server listening");
     let grace = options.shutdown_grace;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: waiting for open streams");

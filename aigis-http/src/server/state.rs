@@ -6,6 +6,10 @@ use std::sync::{Arc, Mutex};
 use aigis_core::{AssistantConfig, Connection, LlmProvider, ProviderConfig};
 
 use super::ServeOptions;
+use super::auth::throttle::Throttle;
+use super::config::Settings;
+use super::seal::Sealer;
+use super::store::Store;
 use crate::error::ApiError;
 
 /// Connections kept open at most; past this the cache is emptied (connections are cheap to reopen).
@@ -24,6 +28,11 @@ struct Inner {
     assistant_config: AssistantConfig,
     body_limit: usize,
     cors_origins: Vec<String>,
+    store: Store,
+    settings: Settings,
+    throttle: Throttle,
+    /// A hash verified against when the user does not exist, so both cases take as long.
+    dummy_hash: String,
 }
 
 /// The message given when no LLM is configured.
@@ -43,8 +52,18 @@ impl AppState {
                 .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default(),
         };
+        let settings = Settings::resolve(options)?;
+        let store = Store::open(&settings.store_url).await?;
+        let admin = &settings.admin;
+        let admin_hash = super::auth::password::hash(admin.password.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let reset = admin.explicit.then_some(admin_hash.as_str());
+        store.bootstrap_admin(&admin.username, &admin_hash, reset).await?;
         Ok(Self {
             inner: Arc::new(Inner {
+                store,
+                settings,
+                throttle: Throttle::new(options.login_window, options.login_max_per_user, options.login_max_per_addr),
+                dummy_hash: admin_hash,
                 llm: build_llm(&llm_config),
                 default_db: options.default_db.clone(),
                 connections: Mutex::new(HashMap::new()),
@@ -53,6 +72,31 @@ impl AppState {
                 cors_origins,
             }),
         })
+    }
+
+    /// The app store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Resolved settings.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The master-key sealer.
+    pub fn sealer(&self) -> &Sealer {
+        &self.inner.settings.sealer
+    }
+
+    /// Login throttle.
+    pub fn throttle(&self) -> &Throttle {
+        &self.inner.throttle
+    }
+
+    /// A valid argon2id hash of nothing anyone knows.
+    pub fn dummy_hash(&self) -> &str {
+        &self.inner.dummy_hash
     }
 
     /// The server's default LLM, or a 503 saying what to configure.
