@@ -182,7 +182,7 @@ fn request(
     mode: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<AskRequest> {
     let context = match params {
-        Some(p) if !p.is_none() => GuardContext { params: from_py("params", p)? },
+        Some(p) if !p.is_none() => GuardContext { params: from_py("params", p)?, ..Default::default() },
         _ => GuardContext::default(),
     };
     let mode = match mode {

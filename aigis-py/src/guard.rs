@@ -177,6 +177,7 @@ pub fn guard(
     let context = match params {
         Some(p) if !p.is_none() => GuardContext {
             params: pythonize::depythonize(p).map_err(|e| config_err(format!("invalid guard params: {e}")))?,
+            ..Default::default()
         },
         _ => GuardContext::default(),
     };
