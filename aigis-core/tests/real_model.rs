@@ -103,7 +103,11 @@ async fn twenty_questions_through_the_real_model_each_end_cleanly_with_an_audit_
         assert_eq!(stages.last(), Some(&"done"), "`{question}`: {stages:?}");
         assert!(stages.contains(&"generate"), "`{question}`: {stages:?}");
         // Nothing the tiny model wrote may have changed the data.
-        println!("{question} -> {} ({} audit records)", terminal[0].kind(), trail.len());
+        let outcome = match terminal[0] {
+            Event::Error { code, message } => format!("error {code}: {}", message.chars().take(160).collect::<String>()),
+            _ => "done".to_string(),
+        };
+        println!("{question} -> {outcome} ({} audit records)", trail.len());
     }
     println!("real model: {done} done, {errors} clear errors out of {}", QUESTIONS.len());
     let check = connect(&format!("sqlite://{}", path.display())).await.unwrap();
