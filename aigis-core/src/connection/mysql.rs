@@ -27,6 +27,9 @@ use crate::error::DbErrorKind;
 use crate::guard::GuardedSql;
 use crate::{Error, Result};
 
+/// How long opening one connection may take (DNS, TCP, TLS, authentication).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How this server limits a statement's run time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TimeoutVar {
@@ -55,7 +58,6 @@ pub struct MysqlConnection {
     /// Kept only to scrub it from driver messages.
     password: Option<String>,
     timeout_var: TimeoutVar,
-    acquire_timeout: Duration,
 }
 
 impl std::fmt::Debug for MysqlConnection {
@@ -104,7 +106,6 @@ impl MysqlConnection {
             options,
             password,
             timeout_var: TimeoutVar::None,
-            acquire_timeout,
         };
         // A direct connection reports why it failed, and tells which timeout variable exists.
         let mut direct = conn.connect_direct().await?;
@@ -138,12 +139,12 @@ impl MysqlConnection {
 
     async fn connect_direct(&self) -> Result<RawMySqlConnection> {
         let connect = RawMySqlConnection::connect_with(&self.options);
-        tokio::time::timeout(self.acquire_timeout, connect)
+        tokio::time::timeout(CONNECT_TIMEOUT, connect)
             .await
             .map_err(|_| {
                 Error::database(
                     DbErrorKind::Connect,
-                    format!("could not reach {}:{} within {:?}", self.options.get_host(), self.options.get_port(), self.acquire_timeout),
+                    format!("could not reach {}:{} within {:?}", self.options.get_host(), self.options.get_port(), CONNECT_TIMEOUT),
                 )
             })?
             .map_err(|e| self.map(e, Phase::Connect))

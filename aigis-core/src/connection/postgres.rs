@@ -27,6 +27,9 @@ use crate::error::DbErrorKind;
 use crate::guard::GuardedSql;
 use crate::{Error, Result};
 
+/// How long opening one connection may take (DNS, TCP, TLS, authentication).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A PostgreSQL database behind a connection pool.
 pub struct PostgresConnection {
     pool: PgPool,
@@ -35,7 +38,6 @@ pub struct PostgresConnection {
     password: Option<String>,
     /// The schema named in the config, which introspection is limited to.
     schema: Option<String>,
-    acquire_timeout: Duration,
 }
 
 impl std::fmt::Debug for PostgresConnection {
@@ -92,7 +94,7 @@ impl PostgresConnection {
             .acquire_timeout(acquire_timeout)
             .idle_timeout(Duration::from_secs(300))
             .connect_lazy_with(options.clone());
-        let conn = Self { pool, options, password, schema, acquire_timeout };
+        let conn = Self { pool, options, password, schema };
         // A direct connection reports why it failed (the pool would only say it timed out).
         conn.diagnose().await?;
         Ok(conn)
@@ -105,10 +107,10 @@ impl PostgresConnection {
     /// Opens and closes one connection outside the pool, mapping the real failure.
     async fn diagnose(&self) -> Result<()> {
         let connect = RawPgConnection::connect_with(&self.options);
-        let conn = tokio::time::timeout(self.acquire_timeout, connect).await.map_err(|_| {
+        let conn = tokio::time::timeout(CONNECT_TIMEOUT, connect).await.map_err(|_| {
             Error::database(
                 DbErrorKind::Connect,
-                format!("could not reach {}:{} within {:?}", self.options.get_host(), self.options.get_port(), self.acquire_timeout),
+                format!("could not reach {}:{} within {:?}", self.options.get_host(), self.options.get_port(), CONNECT_TIMEOUT),
             )
         })?;
         let conn = conn.map_err(|e| self.map(e, Phase::Connect))?;
