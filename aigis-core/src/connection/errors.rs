@@ -56,7 +56,10 @@ fn classify(err: &sqlx::Error, phase: Phase) -> (DbErrorKind, String) {
     let lost = if phase == Phase::Connect { DbErrorKind::Connect } else { DbErrorKind::ConnectionLost };
     match err {
         sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            let code = mysql_error_number(db.as_ref())
+                .map(|n| n.to_string())
+                .or_else(|| db.code().map(|c| c.into_owned()))
+                .unwrap_or_default();
             let kind = database_kind(&code, db.message());
             let message = match code.as_str() {
                 "" => db.message().to_string(),
@@ -79,6 +82,16 @@ fn classify(err: &sqlx::Error, phase: Phase) -> (DbErrorKind, String) {
         sqlx::Error::Decode(e) => (DbErrorKind::Decode, format!("could not decode a value: {e}")),
         other => (DbErrorKind::Query, other.to_string()),
     }
+}
+
+/// MySQL's own error number (sqlx's `code()` gives only the coarser SQLSTATE).
+#[cfg(feature = "mysql")]
+fn mysql_error_number(db: &dyn sqlx::error::DatabaseError) -> Option<u16> {
+    db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|e| e.number())
+}
+#[cfg(not(feature = "mysql"))]
+fn mysql_error_number(_db: &dyn sqlx::error::DatabaseError) -> Option<u16> {
+    None
 }
 
 /// Classifies a server error by SQLSTATE (PostgreSQL), error number (MySQL/MariaDB) or result
