@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod engine_support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,7 +11,7 @@ use aigis_core::{
     AskMode, AskRequest, Assistant, AuditEvent, AuditSink, Budget, Conversation, Event, Result, Stage, connect,
 };
 use async_trait::async_trait;
-use common::{Reply, ScriptedModel, collect, kinds, shop_db, sqlite_url, text};
+use engine_support::{Reply, ScriptedModel, collect, kinds, shop_db, sqlite_url, text};
 use futures::StreamExt;
 
 async fn assistant(model: Arc<ScriptedModel>, dir: &std::path::Path) -> Assistant {

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod engine_support;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -83,7 +83,7 @@ async fn twenty_questions_through_the_real_model_each_end_cleanly_with_an_audit_
     let assistant = Assistant::builder(provider, db).audit_sink(sink.clone()).build();
     let (mut done, mut errors) = (0, 0);
     for question in QUESTIONS {
-        let events = tokio::time::timeout(Duration::from_secs(300), common::collect(assistant.ask(question)))
+        let events = tokio::time::timeout(Duration::from_secs(300), engine_support::collect(assistant.ask(question)))
             .await
             .unwrap_or_else(|_| panic!("`{question}` hung"));
         let Event::Meta { request_id, .. } = &events[0] else { panic!("no meta for `{question}`") };
