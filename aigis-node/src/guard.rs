@@ -1,0 +1,59 @@
+//! `guard(sql, options)`: the core [`Guard`] over a policy given as an object or JSON string.
+
+use aigis_core::{Dialect, Error, Guard, GuardContext, Policy};
+use napi::Env;
+use napi_derive::napi;
+
+use crate::error::js_error;
+
+/// Options of `guard()`.
+#[napi(object)]
+pub struct GuardOptions {
+    /// `postgres`, `mysql`, `sqlite` or `generic`; overrides the policy's dialect.
+    pub dialect: Option<String>,
+    /// Maximum rows (LIMIT added or clamped); overrides the policy's `max_rows`.
+    pub max_rows: Option<i64>,
+    /// The guard policy, as the CLI and Python read it (snake_case keys), or its JSON text.
+    #[napi(ts_type = "Policy | string")]
+    pub policy: Option<serde_json::Value>,
+    /// Named parameters bound into the policy's row scopes (e.g. `{ store_ids: [1, 2] }`).
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub context: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Checks one SQL statement against a policy and returns the verdict.
+#[napi(ts_return_type = "Verdict")]
+pub fn guard(env: &Env, sql: String, options: Option<GuardOptions>) -> napi::Result<serde_json::Value> {
+    let run = || -> aigis_core::Result<serde_json::Value> {
+        let options = options.unwrap_or(GuardOptions { dialect: None, max_rows: None, policy: None, context: None });
+        let policy = resolve_policy(options.policy, options.dialect.as_deref(), options.max_rows)?;
+        let context = GuardContext { params: options.context.unwrap_or_default().into_iter().collect() };
+        Ok(serde_json::to_value(Guard::new(policy).check(&sql, &context))?)
+    };
+    run().map_err(|e| js_error(env, e))
+}
+
+/// The policy from its JS form, with `dialect` and `maxRows` overriding it when given.
+pub(crate) fn resolve_policy(
+    policy: Option<serde_json::Value>,
+    dialect: Option<&str>,
+    max_rows: Option<i64>,
+) -> aigis_core::Result<Policy> {
+    let mut resolved: Policy = match policy {
+        None | Some(serde_json::Value::Null) => Policy::default(),
+        Some(serde_json::Value::String(text)) => {
+            serde_json::from_str(&text).map_err(|e| Error::Config(format!("invalid JSON policy: {e}")))?
+        }
+        Some(value) => serde_json::from_value(value).map_err(|e| Error::Config(format!("invalid policy: {e}")))?,
+    };
+    if let Some(d) = dialect {
+        resolved.dialect = d.parse::<Dialect>()?;
+    }
+    if let Some(n) = max_rows {
+        resolved.max_rows = u64::try_from(n)
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| Error::InvalidInput(format!("maxRows must be a positive integer, got {n}")))?;
+    }
+    Ok(resolved)
+}
