@@ -27,7 +27,8 @@ pub fn guard(env: &Env, sql: String, options: Option<GuardOptions>) -> napi::Res
     let run = || -> aigis_core::Result<serde_json::Value> {
         let options = options.unwrap_or(GuardOptions { dialect: None, max_rows: None, policy: None, context: None });
         let policy = resolve_policy(options.policy, options.dialect.as_deref(), options.max_rows)?;
-        let context = GuardContext { params: options.context.unwrap_or_default().into_iter().collect() };
+        let mut context = GuardContext::default();
+        context.params.extend(options.context.unwrap_or_default());
         Ok(serde_json::to_value(Guard::new(policy).check(&sql, &context))?)
     };
     run().map_err(|e| js_error(env, e))
