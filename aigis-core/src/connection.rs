@@ -249,6 +249,9 @@ async fn connect_mysql(_url: &str) -> Result<Arc<dyn Connection>> {
     Err(Error::Unsupported("aigis-core was built without the `mysql` feature".into()))
 }
 
+pub(crate) mod errors;
+mod value;
+
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(feature = "postgres")]
