@@ -13,7 +13,7 @@ pub struct GuardOptions {
     pub dialect: Option<String>,
     /// Maximum rows (LIMIT added or clamped); overrides the policy's `max_rows`.
     pub max_rows: Option<i64>,
-    /// The guard policy, as the CLI and Python read it (snake_case keys), or its JSON text.
+    /// The guard policy: an object with the CLI's and Python's (snake_case) keys, or its JSON or TOML text.
     #[napi(ts_type = "Policy | string")]
     pub policy: Option<serde_json::Value>,
     /// Named parameters bound into the policy's row scopes (e.g. `{ store_ids: [1, 2] }`).
@@ -34,27 +34,32 @@ pub fn guard(env: &Env, sql: String, options: Option<GuardOptions>) -> napi::Res
     run().map_err(|e| js_error(env, e))
 }
 
+/// The policy from its JS form: an object with the core's (snake_case) keys, or JSON or TOML text.
+pub(crate) fn policy_from_js(policy: serde_json::Value) -> aigis_core::Result<Policy> {
+    match policy {
+        serde_json::Value::Null => Ok(Policy::default()),
+        serde_json::Value::String(text) if text.trim_start().starts_with('{') => Policy::from_json_str(&text),
+        serde_json::Value::String(text) => Policy::from_toml_str(&text),
+        value => serde_json::from_value(value).map_err(|e| Error::Config(format!("invalid guard policy: {e}"))),
+    }
+}
+
 /// The policy from its JS form, with `dialect` and `maxRows` overriding it when given.
-pub(crate) fn resolve_policy(
-    policy: Option<serde_json::Value>,
-    dialect: Option<&str>,
-    max_rows: Option<i64>,
-) -> aigis_core::Result<Policy> {
-    let mut resolved: Policy = match policy {
-        None | Some(serde_json::Value::Null) => Policy::default(),
-        Some(serde_json::Value::String(text)) => {
-            serde_json::from_str(&text).map_err(|e| Error::Config(format!("invalid JSON policy: {e}")))?
-        }
-        Some(value) => serde_json::from_value(value).map_err(|e| Error::Config(format!("invalid policy: {e}")))?,
-    };
+fn resolve_policy(policy: Option<serde_json::Value>, dialect: Option<&str>, max_rows: Option<i64>) -> aigis_core::Result<Policy> {
+    let mut resolved = policy_from_js(policy.unwrap_or_default())?;
     if let Some(d) = dialect {
         resolved.dialect = d.parse::<Dialect>()?;
     }
     if let Some(n) = max_rows {
-        resolved.max_rows = u64::try_from(n)
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| Error::InvalidInput(format!("maxRows must be a positive integer, got {n}")))?;
+        resolved.max_rows = positive_rows(n)?;
     }
     Ok(resolved)
+}
+
+/// `maxRows` from JS, which must be a positive integer.
+pub(crate) fn positive_rows(n: i64) -> aigis_core::Result<u64> {
+    u64::try_from(n)
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| Error::InvalidInput(format!("maxRows must be a positive integer, got {n}")))
 }

@@ -12,6 +12,7 @@ use futures::StreamExt;
 use napi::Env;
 use napi::bindgen_prelude::{PromiseRaw, within_runtime_if_available};
 use napi_derive::napi;
+use tokio::runtime::Handle;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -22,11 +23,18 @@ use crate::error::js_error;
 pub struct EventStreamHandle {
     events: Arc<Mutex<Option<EventStream>>>,
     closed: CancellationToken,
+    /// The runtime the stream runs on: dropping database futures needs its context, also when
+    /// the handle is garbage-collected after Node shut the runtime down.
+    runtime: Handle,
 }
 
 impl EventStreamHandle {
     pub(crate) fn new(events: EventStream) -> Self {
-        Self { events: Arc::new(Mutex::new(Some(events))), closed: CancellationToken::new() }
+        Self {
+            events: Arc::new(Mutex::new(Some(events))),
+            closed: CancellationToken::new(),
+            runtime: within_runtime_if_available(Handle::current),
+        }
     }
 }
 
@@ -65,10 +73,11 @@ impl EventStreamHandle {
     pub fn close(&self) {
         self.closed.cancel();
         // A pending `next()` holds the lock and drops the stream itself once it sees the
-        // cancellation; otherwise drop it now. Dropping database futures needs the runtime.
+        // cancellation; otherwise drop it now, inside the runtime's context.
         if let Ok(mut slot) = self.events.try_lock() {
             let stream = slot.take();
-            within_runtime_if_available(move || drop(stream));
+            let _context = self.runtime.enter();
+            drop(stream);
         }
     }
 }
