@@ -9,7 +9,8 @@ use crate::error::js_error;
 /// Options of `guard()`.
 #[napi(object)]
 pub struct GuardOptions {
-    /// `postgres`, `mysql`, `sqlite` or `generic`; overrides the policy's dialect.
+    /// `postgres`, `mysql`, `sqlite` or `generic`; overrides the policy's dialect (default `sqlite`
+    /// when no policy is given).
     pub dialect: Option<String>,
     /// Maximum rows (LIMIT added or clamped); overrides the policy's `max_rows`.
     pub max_rows: Option<i64>,
@@ -18,17 +19,19 @@ pub struct GuardOptions {
     pub policy: Option<serde_json::Value>,
     /// Named parameters bound into the policy's row scopes (e.g. `{ store_ids: [1, 2] }`).
     #[napi(ts_type = "Record<string, unknown>")]
-    pub context: Option<serde_json::Map<String, serde_json::Value>>,
+    pub params: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Checks one SQL statement against a policy and returns the verdict.
 #[napi(ts_return_type = "Verdict")]
 pub fn guard(env: &Env, sql: String, options: Option<GuardOptions>) -> napi::Result<serde_json::Value> {
     let run = || -> aigis_core::Result<serde_json::Value> {
-        let options = options.unwrap_or(GuardOptions { dialect: None, max_rows: None, policy: None, context: None });
-        let policy = resolve_policy(options.policy, options.dialect.as_deref(), options.max_rows)?;
+        let options = options.unwrap_or(GuardOptions { dialect: None, max_rows: None, policy: None, params: None });
+        // Without a policy the dialect defaults to SQLite, as in Python; a policy keeps its own.
+        let dialect = options.dialect.as_deref().or(if options.policy.is_some() { None } else { Some("sqlite") });
+        let policy = resolve_policy(options.policy, dialect, options.max_rows)?;
         let mut context = GuardContext::default();
-        context.params.extend(options.context.unwrap_or_default());
+        context.params.extend(options.params.unwrap_or_default());
         Ok(serde_json::to_value(Guard::new(policy).check(&sql, &context))?)
     };
     run().map_err(|e| js_error(env, e))

@@ -52,8 +52,12 @@ test('a policy object and the same policy as JSON text give the same verdicts', 
   assert.equal(guard('SELECT * FROM orders', { policy, maxRows: 7 }).sql, 'SELECT * FROM orders LIMIT 7')
 })
 
-test('no options means the generic dialect and 1000 rows', () => {
+test('no options means SQLite and 1000 rows, as in Python', () => {
   assert.equal(guard('SELECT 1').sql, 'SELECT 1 LIMIT 1000')
+  for (const sql of ['SELECT name FROM sqlite_master', 'SELECT load_extension(\'x\')', 'SELECT "Name" FROM t']) {
+    assert.deepEqual(guard(sql), guard(sql, { dialect: 'sqlite' }), sql)
+  }
+  assert.equal(guard("SELECT load_extension('x')").violations[0].code, 'function_denied')
 })
 
 test('bad options throw errors with the stable code', () => {
