@@ -14,6 +14,9 @@ const SUMMARY = 'North sold the most (30.0).'
 /** Event types in order, status events as `status:<stage>`. */
 const kinds = (events) => events.map((e) => (e.type === 'status' ? `status:${e.stage}` : e.type))
 
+/** Like `kinds`, with consecutive deltas as one (the shape the Rust and Python tests check). */
+const shape = (events) => kinds(events).filter((k, i, all) => !(k === 'delta' && all[i - 1] === 'delta'))
+
 async function collect(iterable) {
   const events = []
   for await (const event of iterable) events.push(event)
@@ -24,10 +27,10 @@ let db
 test.before(async () => { db = await shopDb() })
 test.after(() => db.remove())
 
-async function withFake(script, fn, options) {
-  const llm = await startFakeLlm(script, options)
+async function withFake(script, fn, { fallback, ...options } = {}) {
+  const llm = await startFakeLlm(script, { fallback })
   try {
-    const assistant = new Assistant({ db: db.url, baseUrl: llm.baseUrl, model: llm.model, apiKey: 'sk-test-secret' })
+    const assistant = new Assistant({ db: db.url, baseUrl: llm.baseUrl, model: llm.model, apiKey: 'sk-test-secret', ...options })
     return await fn(assistant, llm)
   } finally {
     await llm.close()
@@ -102,24 +105,53 @@ test('ask() resolves to the collected answer', async () => {
 
 test('a model that only writes DML ends in an error event, and ask() rejects with its code', async () => {
   const dml = () => text('```sql\nDELETE FROM orders\n```')
-  await withFake([dml(), dml(), dml()], async (assistant, llm) => {
+  await withFake([dml(), text('DELETE FROM orders;'), text('DROP TABLE orders')], async (assistant, llm) => {
     const events = await collect(assistant.stream('Delete every order'))
-    const last = events.at(-1)
-    assert.equal(last.type, 'error')
-    assert.equal(last.code, 'rejected')
-    assert.ok(last.message.length > 0)
-    const verdicts = events.filter((e) => e.type === 'guard')
-    assert.ok(verdicts.length >= 2, 'the model was asked to repair')
-    for (const v of verdicts) {
+    assert.deepEqual(shape(events), [
+      'meta', 'status:schema', 'status:generate', 'sql', 'guard',
+      'status:repair', 'sql', 'guard', 'status:repair', 'sql', 'guard', 'error',
+    ])
+    assert.deepEqual(events.filter((e) => e.type === 'sql').map((e) => e.attempt), [1, 2, 3])
+    for (const v of events.filter((e) => e.type === 'guard')) {
       assert.equal(v.allowed, false)
       assert.equal(v.violations[0].code, 'not_a_query')
     }
-    assert.equal(events.some((e) => e.type === 'rows'), false, 'nothing ran')
-    assert.equal(llm.requests.length, verdicts.length)
+    const last = events.at(-1)
+    assert.equal(last.code, 'rejected')
+    assert.ok(last.message.length > 0)
+    assert.equal(llm.requests.length, 3)
+    // The violation went back to the model with the repair request.
+    assert.match(JSON.stringify(llm.requests[1].body.messages), /SELECT/)
   })
   await withFake([dml(), dml(), dml()], async (assistant) => {
-    await assert.rejects(assistant.ask('Delete every order'), (err) => err.code === 'rejected')
+    await assert.rejects(assistant.ask('Delete every order'), (err) => err.code === 'rejected' && err instanceof Error)
   })
+})
+
+test('a DML reply is repaired into a SELECT on attempt 2', async () => {
+  await withFake([text('DELETE FROM orders'), text('SELECT COUNT(*) AS n FROM orders'), text('There are 6 orders.')],
+    async (assistant) => {
+      const events = await collect(assistant.stream('How many orders are there?'))
+      assert.deepEqual(shape(events), [
+        'meta', 'status:schema', 'status:generate', 'sql', 'guard', 'status:repair', 'sql', 'guard',
+        'status:execute', 'rows', 'status:summarize', 'delta', 'done',
+      ])
+      assert.deepEqual(events.find((e) => e.type === 'rows').rows, [[6]])
+      assert.equal(events.at(-1).answer, 'There are 6 orders.')
+    })
+})
+
+test('a reply naming a missing column is repaired with the database error', async () => {
+  await withFake([text('SELECT revenue FROM stores'), text('SELECT name FROM stores ORDER BY name'), text('Three stores.')],
+    async (assistant) => {
+      const events = await collect(assistant.stream('List the stores'))
+      assert.deepEqual(shape(events), [
+        'meta', 'status:schema', 'status:generate', 'sql', 'guard', 'status:execute',
+        'status:repair', 'sql', 'guard', 'status:execute', 'rows', 'status:summarize', 'delta', 'done',
+      ])
+      assert.match(events.find((e) => e.stage === 'repair').message, /revenue/)
+      assert.deepEqual(events.find((e) => e.type === 'rows').rows, [['North'], ['South'], ['West']])
+    }, { charts: false })
 })
 
 test('a provider that refuses the key ends in an llm_auth error event, without the key', async () => {
