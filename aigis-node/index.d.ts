@@ -3,7 +3,7 @@
 import type { AigisEvent } from './binding'
 import { Assistant as NativeAssistant } from './binding'
 
-export type { AigisError, AigisEvent, Answer, AssistantOptions, GuardOptions, Note, Policy, Stage, Usage, Verdict, Violation } from './binding'
+export type { AigisError, AigisEvent, Answer, AskOptions, AssistantOptions, GuardOptions, Note, Policy, Stage, Usage, Verdict, Violation } from './binding'
 export { guard, eventSchema, EventStreamHandle } from './binding'
 
 /** A governed data assistant over one database and one model. */
