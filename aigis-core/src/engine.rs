@@ -24,6 +24,8 @@ use crate::connection::{Connection, ExecLimits, Schema};
 use crate::event::{Event, EventStream, Usage};
 use crate::guard::{Guard, GuardContext, Policy};
 use crate::provider::LlmProvider;
+use crate::dictionary::Dictionary;
+use crate::knowledge::Retriever;
 use crate::tool::Tool;
 use crate::{Error, Result};
 
@@ -279,6 +281,8 @@ struct Inner {
     config: AssistantConfig,
     audit: Vec<Arc<dyn AuditSink>>,
     tools: Vec<Arc<dyn Tool>>,
+    retriever: Option<Arc<dyn Retriever>>,
+    dictionary: Option<Dictionary>,
     schema: Mutex<Option<CachedSchema>>,
 }
 
@@ -306,9 +310,22 @@ pub struct AssistantBuilder {
     config: AssistantConfig,
     audit: Vec<Arc<dyn AuditSink>>,
     tools: Vec<Arc<dyn Tool>>,
+    retriever: Option<Arc<dyn Retriever>>,
+    dictionary: Option<Dictionary>,
 }
 
 impl AssistantBuilder {
+    /// Retrieves golden queries, documents and dictionary entries for each question.
+    pub fn retriever(mut self, retriever: Arc<dyn Retriever>) -> Self {
+        self.retriever = Some(retriever);
+        self
+    }
+    /// Merges a data dictionary onto the live schema; its `pii: true` columns join the
+    /// guard's PII policy.
+    pub fn dictionary(mut self, dictionary: Dictionary) -> Self {
+        self.dictionary = Some(dictionary);
+        self
+    }
     /// Sets the default answering mode.
     pub fn mode(mut self, mode: AskMode) -> Self {
         self.config.mode = mode;
@@ -353,6 +370,9 @@ impl AssistantBuilder {
     pub fn build(self) -> Assistant {
         let mut policy = self.config.policy.clone();
         policy.dialect = self.connection.dialect();
+        if let Some(dictionary) = &self.dictionary {
+            policy = policy.with_pii_columns(dictionary.pii_columns().into_iter().map(|c| (c.table, c.column)));
+        }
         Assistant {
             inner: Arc::new(Inner {
                 provider: self.provider,
@@ -361,6 +381,8 @@ impl AssistantBuilder {
                 config: self.config,
                 audit: self.audit,
                 tools: self.tools,
+                retriever: self.retriever,
+                dictionary: self.dictionary,
                 schema: Mutex::new(None),
             }),
         }
@@ -370,7 +392,7 @@ impl AssistantBuilder {
 impl Assistant {
     /// Starts building an assistant over this model and database.
     pub fn builder(provider: Arc<dyn LlmProvider>, connection: Arc<dyn Connection>) -> AssistantBuilder {
-        AssistantBuilder { provider, connection, config: AssistantConfig::default(), audit: Vec::new(), tools: Vec::new() }
+        AssistantBuilder { provider, connection, config: AssistantConfig::default(), audit: Vec::new(), tools: Vec::new(), retriever: None, dictionary: None }
     }
 
     /// The database.
@@ -411,7 +433,13 @@ impl Assistant {
         {
             return Ok(c.schema.clone());
         }
-        let schema = Arc::new(self.inner.connection.introspect(&Default::default()).await?);
+        let mut schema = self.inner.connection.introspect(&Default::default()).await?;
+        if let Some(dictionary) = &self.inner.dictionary {
+            for warning in dictionary.apply(&mut schema) {
+                tracing::warn!(?warning, "data dictionary entry does not match the live schema");
+            }
+        }
+        let schema = Arc::new(schema);
         *cached = Some(CachedSchema { loaded: Instant::now(), schema: schema.clone() });
         Ok(schema)
     }

@@ -21,6 +21,8 @@
 pub mod audit;
 pub mod chart;
 pub mod connection;
+#[cfg(feature = "sqlite")]
+pub mod demo;
 pub mod dialect;
 pub mod dictionary;
 pub mod engine;
@@ -31,6 +33,8 @@ pub mod knowledge;
 pub mod provider;
 pub mod schema_prompt;
 pub mod tool;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use audit::{AuditEvent, AuditSink, AuditStatus};
 pub use connection::{Connection, ExecLimits, IntrospectOptions, QueryResult, Schema, connect};

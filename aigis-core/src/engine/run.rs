@@ -248,9 +248,21 @@ impl Run {
         }
     }
 
-    /// Knowledge retrieval: the retriever plugs in here (see `knowledge`); none configured yet.
+    /// Retrieves knowledge for the prompt; says which items were used.
     async fn retrieve(&mut self) -> Result<Vec<String>> {
-        Ok(Vec::new())
+        let inner = self.assistant.inner.clone();
+        let Some(retriever) = &inner.retriever else { return Ok(Vec::new()) };
+        self.emit(Event::status(Stage::Retrieve, "retrieving knowledge")).await?;
+        let hits = retriever.retrieve(&self.request.question, inner.config.knowledge_items).await?;
+        let rendered = crate::knowledge::render_knowledge(&hits, inner.config.knowledge_token_budget);
+        self.knowledge = rendered.text;
+        let message = if rendered.used.is_empty() {
+            "no knowledge matched".to_string()
+        } else {
+            format!("knowledge used: {}", rendered.used.join(", "))
+        };
+        self.emit(Event::status(Stage::Retrieve, message)).await?;
+        Ok(rendered.used)
     }
 
     /// Asks the model for SQL; the reply goes to the guard, or back for repair when it has none.
