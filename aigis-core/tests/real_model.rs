@@ -9,11 +9,11 @@
 mod engine_support;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use aigis_core::{Assistant, AuditEvent, AuditSink, Event, ProviderConfig, ProviderKind, Result, connect};
-use async_trait::async_trait;
+use aigis_core::{Assistant, AuditEvent, Event, ProviderConfig, ProviderKind, connect};
+use engine_support::MemorySink;
 
 const QUESTIONS: [&str; 20] = [
     "How many customers are there?",
@@ -53,16 +53,6 @@ pub fn local_model() -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-#[derive(Default)]
-struct MemorySink(Mutex<Vec<AuditEvent>>);
-
-#[async_trait]
-impl AuditSink for MemorySink {
-    async fn record(&self, event: &AuditEvent) -> Result<()> {
-        self.0.lock().unwrap().push(event.clone());
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_questions_through_the_real_model_each_end_cleanly_with_an_audit_trail() {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aigis_core::provider::{ChatChunk, ChatRequest, ChatResponse, ChatStream, FinishReason, LlmProvider, collect_stream};
-use aigis_core::{Event, Result, Usage};
+use aigis_core::{AuditEvent, AuditSink, Event, Result, Usage};
 use async_trait::async_trait;
 
 /// One scripted model reply.
@@ -147,4 +147,16 @@ pub fn kinds(events: &[Event]) -> Vec<String> {
 pub async fn collect(stream: aigis_core::EventStream) -> Vec<Event> {
     use futures::StreamExt;
     stream.map(|e| e.unwrap()).collect().await
+}
+
+/// An audit sink that keeps every record in memory.
+#[derive(Default)]
+pub struct MemorySink(pub Mutex<Vec<AuditEvent>>);
+
+#[async_trait]
+impl AuditSink for MemorySink {
+    async fn record(&self, event: &AuditEvent) -> Result<()> {
+        self.0.lock().unwrap().push(event.clone());
+        Ok(())
+    }
 }
