@@ -70,3 +70,35 @@ where
         .map(|row| row.into_iter().map(|v| truncate_value(v, options.value_truncate)).collect())
         .collect())
 }
+
+/// Cancels a running statement server-side when dropped while still armed: a consumer that
+/// goes away drops the future running the query, and that alone leaves the server working
+/// until the statement timeout.
+pub(crate) struct CancelOnDrop {
+    cancel: Option<futures::future::BoxFuture<'static, std::result::Result<(), sqlx::Error>>>,
+}
+
+impl CancelOnDrop {
+    /// Arms a guard that runs `cancel` (on a connection of its own, since the pool may be
+    /// exhausted exactly when cancelling matters) if dropped before [`CancelOnDrop::disarm`].
+    pub(crate) fn new(cancel: impl std::future::Future<Output = std::result::Result<(), sqlx::Error>> + Send + 'static) -> Self {
+        Self { cancel: Some(Box::pin(cancel)) }
+    }
+
+    /// The statement finished: nothing to cancel.
+    pub(crate) fn disarm(mut self) {
+        self.cancel = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        let (Some(cancel), Ok(runtime)) = (self.cancel.take(), tokio::runtime::Handle::try_current()) else { return };
+        runtime.spawn(async move {
+            if let Err(err) = cancel.await {
+                tracing::warn!(error = %err, "could not cancel an abandoned query");
+            }
+        });
+    }
+}
+

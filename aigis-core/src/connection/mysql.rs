@@ -20,7 +20,7 @@ use sqlx::{AssertSqlSafe, Connection as _, Executor as _, Row as _};
 
 use crate::connection::errors::{Phase, map_sqlx_error, url_password};
 use crate::connection::catalog::quoted_name;
-use crate::connection::exec::{sample_rows, stream_query};
+use crate::connection::exec::{CancelOnDrop, sample_rows, stream_query};
 use crate::connection::{Connection, ConnectionConfig, ExecLimits, IntrospectOptions, QueryResult, Schema, TlsMode};
 use crate::dialect::Dialect;
 use crate::error::DbErrorKind;
@@ -174,7 +174,15 @@ impl MysqlConnection {
                 conn.execute(AssertSqlSafe(set)).await.map_err(|e| self.map(e, Phase::Query))?;
             }
             let mut tx = conn.begin_with("START TRANSACTION READ ONLY").await.map_err(|e| self.map(e, Phase::Query))?;
+            let id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()").fetch_one(&mut *tx).await.map_err(|e| self.map(e, Phase::Query))?;
+            let options = self.options.clone();
+            let cancel = CancelOnDrop::new(async move {
+                let mut conn = RawMySqlConnection::connect_with(&options).await?;
+                conn.execute(AssertSqlSafe(format!("KILL QUERY {id}"))).await?;
+                conn.close().await
+            });
             let result = work(&mut tx).await;
+            cancel.disarm();
             let rollback = tx.rollback().await.map_err(|e| self.map(e, Phase::Query));
             let value = result?;
             rollback?;

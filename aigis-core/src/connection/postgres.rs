@@ -18,7 +18,7 @@ use sqlx::{Connection as _, Executor as _};
 
 use crate::connection::errors::{Phase, map_sqlx_error, url_password};
 use crate::connection::catalog::quoted_name;
-use crate::connection::exec::{sample_rows, stream_query};
+use crate::connection::exec::{CancelOnDrop, sample_rows, stream_query};
 use crate::connection::{
     Connection, ConnectionConfig, ExecLimits, IntrospectOptions, QueryResult, Schema, TlsMode,
 };
@@ -139,12 +139,19 @@ impl PostgresConnection {
         let outcome = async {
             let mut tx = conn.begin_with("BEGIN READ ONLY").await.map_err(|e| self.map(e, Phase::Query))?;
             let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
-            sqlx::query("SELECT set_config('statement_timeout', $1, true)")
+            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid() FROM (SELECT set_config('statement_timeout', $1, true)) AS s")
                 .bind(format!("{ms}ms"))
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| self.map(e, Phase::Query))?;
+            let options = self.options.clone();
+            let cancel = CancelOnDrop::new(async move {
+                let mut conn = RawPgConnection::connect_with(&options).await?;
+                sqlx::query("SELECT pg_cancel_backend($1)").bind(pid).execute(&mut conn).await?;
+                conn.close().await
+            });
             let result = work(&mut tx).await;
+            cancel.disarm();
             let rollback = tx.rollback().await.map_err(|e| self.map(e, Phase::Query));
             let value = result?;
             rollback?;
