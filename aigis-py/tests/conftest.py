@@ -47,7 +47,7 @@ class FakeOpenAI:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 fake.requests.append(json.loads(body))
-                fake.headers.append(dict(self.headers))
+                fake.headers.append({k.lower(): v for k, v in self.headers.items()})
                 if not self.path.endswith("/chat/completions"):
                     self.send_error(404)
                     return

@@ -68,7 +68,7 @@ def test_stream_yields_the_event_sequence(make_assistant, llm, shop_db):
     # Two streamed chat-completions calls, authenticated, with the real schema in the prompt.
     assert len(llm.requests) == 2
     assert all(r["stream"] is True and r["model"] == MODEL for r in llm.requests)
-    assert all(h.get("Authorization") == f"Bearer {API_KEY}" for h in llm.headers)
+    assert all(h.get("authorization") == f"Bearer {API_KEY}" for h in llm.headers)
     prompt = " ".join(m["content"] for m in llm.requests[0]["messages"])
     assert "order_items" in prompt and "How many orders did each store take?" in prompt
 
@@ -94,8 +94,11 @@ def test_ask_and_astream_match_stream(make_assistant, llm):
     llm.script(ORDERS_PER_STORE, SUMMARY)
     assert stable(asyncio.run(collect())) == stable(streamed)
 
+    async def aask():
+        return await assistant.aask("orders per store?")
+
     llm.script(ORDERS_PER_STORE, SUMMARY)
-    assert asyncio.run(assistant.aask("orders per store?")).answer == SUMMARY
+    assert stable(asyncio.run(aask()).events) == stable(streamed)
 
 
 def test_dml_reply_is_rejected_and_ends_in_error(make_assistant, llm, shop_db):
@@ -205,3 +208,16 @@ def test_bad_database_url_raises_config_error(llm):
     with pytest.raises(aigis.ConfigError) as e:
         aigis.Assistant(db="ftp://nowhere/x", base_url=llm.base_url, model=MODEL, api_key=API_KEY)
     assert e.value.code == "config"
+
+
+def test_demo_database_answers_through_the_fake_model(tmp_path, llm):
+    path = aigis.demo_database(tmp_path / "demo.db")
+    tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"stores", "customers", "products", "orders", "order_items"} <= tables
+    assert aigis.demo_database(path) == path  # kept, not rebuilt
+
+    llm.script("SELECT COUNT(*) AS n FROM orders", "The shop has 300 orders.")
+    assistant = aigis.Assistant(db=f"sqlite://{path}", base_url=llm.base_url, model=MODEL, api_key=API_KEY)
+    answer = assistant.ask("How many orders are there?")
+    assert answer.rows == [list(sqlite3.connect(path).execute("SELECT COUNT(*) FROM orders").fetchone())]
+    assert answer.answer == "The shop has 300 orders."
