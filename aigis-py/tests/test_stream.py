@@ -221,3 +221,10 @@ def test_demo_database_answers_through_the_fake_model(tmp_path, llm):
     answer = assistant.ask("How many orders are there?")
     assert answer.rows == [list(sqlite3.connect(path).execute("SELECT COUNT(*) FROM orders").fetchone())]
     assert answer.answer == "The shop has 300 orders."
+
+
+def test_missing_database_file_raises_database_error(tmp_path, llm):
+    with pytest.raises(aigis.DatabaseError) as e:
+        aigis.Assistant(db=f"sqlite://{tmp_path}/absent.db", base_url=llm.base_url, model=MODEL, api_key=API_KEY)
+    assert e.value.code == "db_connect" and "absent.db" in str(e.value)
+    assert not (tmp_path / "absent.db").exists()  # read-only: never created
