@@ -40,16 +40,6 @@ POLICY = {
 SCOPE = {"store_ids": [1, 2]}
 
 
-def _full_policy_supported():
-    try:
-        aigis.guard("SELECT 1", policy={"tables": {"deny": []}})
-        return True
-    except aigis.ConfigError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _full_policy_supported(), reason="the full guard policy is not on this branch yet")
-
 QUERIES = [
     "SELECT * FROM orders",
     "SELECT o.order_id FROM orders o WHERE 1 = 1 OR o.store_id = 3",

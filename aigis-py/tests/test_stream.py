@@ -169,6 +169,7 @@ def test_closing_a_stream_cancels_the_request(make_assistant, llm):
     for event in stream:
         if event["type"] == "delta":
             break
+    assert not llm.disconnected.wait(0.5)  # still streaming while the stream is open
     stream.close()
     # The server notices the client went away long before its 8 s reply would end.
     assert llm.disconnected.wait(5), "the model request was not cancelled"
