@@ -229,3 +229,36 @@ def test_missing_database_file_raises_database_error(tmp_path, llm):
         aigis.Assistant(db=f"sqlite://{tmp_path}/absent.db", base_url=llm.base_url, model=MODEL, api_key=API_KEY)
     assert e.value.code == "db_connect" and "absent.db" in str(e.value)
     assert not (tmp_path / "absent.db").exists()  # read-only: never created
+
+
+def _local_model_url():
+    """The real local model's URL if `../shared` has it and it is answering, else a skip reason."""
+    import pathlib
+    import subprocess
+    import urllib.request
+
+    script = pathlib.Path(__file__).resolve().parents[3] / "shared/scripts/local-llm.sh"
+    if not script.is_file():
+        return None, "../shared is absent, so there is no local model"
+    url = subprocess.run(["bash", str(script), "url"], capture_output=True, text=True).stdout.strip()
+    try:
+        urllib.request.urlopen(f"{url}/models", timeout=3).read()
+    except OSError:
+        return None, f"the local model is not running at {url} (scripts/test.sh starts it)"
+    return url, None
+
+
+def test_real_local_model_ends_in_done_or_a_clear_error(tmp_path):
+    url, reason = _local_model_url()
+    if url is None:
+        pytest.skip(reason)
+    db = f"sqlite://{aigis.demo_database(tmp_path / 'demo.db')}"
+    budget = {"budget": {"max_wall_time": {"secs": 240, "nanos": 0}}}
+    assistant = aigis.Assistant(db=db, base_url=url, model="smollm2-135m", api_key="unused", config=budget)
+    events = list(assistant.stream("How many customers are there?"))
+    assert events[0]["type"] == "meta"
+    terminal = [e for e in events if e["type"] in ("done", "error")]
+    assert len(terminal) == 1 and terminal[0] is events[-1]
+    if terminal[0]["type"] == "error":
+        assert terminal[0]["code"] and terminal[0]["message"]
+    print("local model:", shape(events), terminal[0].get("code") or terminal[0].get("answer"))
