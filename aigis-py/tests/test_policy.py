@@ -145,8 +145,9 @@ def test_python_and_the_cli_give_the_same_verdicts(tmp_path):
     (tmp_path / "policy.json").write_text(json.dumps(policy))
     out = subprocess.run(
         [cli, "guard", "--dialect", "sqlite", "--policy", str(tmp_path / "policy.json"), "--json"],
-        input="\n".join(QUERIES) + "\n", capture_output=True, text=True, check=True,
+        input="\n".join(QUERIES) + "\n", capture_output=True, text=True,
     )
+    assert out.returncode == 1, out.stderr  # 1: some statements were rejected
     lines = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
     assert len(lines) == len(QUERIES)
     for sql, from_cli in zip(QUERIES, lines):
