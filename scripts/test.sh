@@ -15,14 +15,7 @@ fi
 echo "== npm: vega-lite compiler for the chart test"
 (cd aigis-core/tests/vegalite && npm ci --no-audit --no-fund --loglevel=error)
 
-echo "== Rust"
-cargo test --workspace --exclude aigis-py --exclude aigis-node --all-features
-
-if [ -f scripts/fuzz-guard.sh ]; then
-  echo "== guard fuzz smoke run"
-  bash scripts/fuzz-guard.sh
-fi
-
+# Python and Node first: they build the packages that the Rust cross-surface test drives.
 if [ -f aigis-py/run-tests.sh ]; then
   echo "== Python"
   bash aigis-py/run-tests.sh
@@ -32,4 +25,12 @@ if [ -f aigis-node/package.json ]; then
   echo "== Node"
   (cd aigis-node && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test)
 fi
+echo "== Rust"
+cargo test --workspace --exclude aigis-py --exclude aigis-node --all-features
+
+if [ -f scripts/fuzz-guard.sh ]; then
+  echo "== guard fuzz smoke run"
+  bash scripts/fuzz-guard.sh
+fi
+
 echo "== all tests passed"
