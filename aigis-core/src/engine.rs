@@ -24,6 +24,9 @@ use crate::connection::{Connection, ExecLimits, Schema};
 use crate::event::{Event, EventStream, Usage};
 use crate::guard::{Guard, GuardContext, Policy};
 use crate::provider::LlmProvider;
+use crate::dictionary::Dictionary;
+use crate::knowledge::Retriever;
+use crate::schema_prompt::{PreparedSchema, RenderOptions, SchemaRenderer};
 use crate::tool::Tool;
 use crate::{Error, Result};
 
@@ -270,6 +273,8 @@ impl Answer {
 struct CachedSchema {
     loaded: Instant,
     schema: Arc<Schema>,
+    // Indexed once per schema load: rendering a question's prompt from it is cheap.
+    prepared: Arc<PreparedSchema>,
 }
 
 struct Inner {
@@ -279,6 +284,8 @@ struct Inner {
     config: AssistantConfig,
     audit: Vec<Arc<dyn AuditSink>>,
     tools: Vec<Arc<dyn Tool>>,
+    retriever: Option<Arc<dyn Retriever>>,
+    dictionary: Option<Dictionary>,
     schema: Mutex<Option<CachedSchema>>,
 }
 
@@ -306,9 +313,22 @@ pub struct AssistantBuilder {
     config: AssistantConfig,
     audit: Vec<Arc<dyn AuditSink>>,
     tools: Vec<Arc<dyn Tool>>,
+    retriever: Option<Arc<dyn Retriever>>,
+    dictionary: Option<Dictionary>,
 }
 
 impl AssistantBuilder {
+    /// Retrieves golden queries, documents and dictionary entries for each question.
+    pub fn retriever(mut self, retriever: Arc<dyn Retriever>) -> Self {
+        self.retriever = Some(retriever);
+        self
+    }
+    /// Merges a data dictionary onto the live schema; its `pii: true` columns join the
+    /// guard's PII policy.
+    pub fn dictionary(mut self, dictionary: Dictionary) -> Self {
+        self.dictionary = Some(dictionary);
+        self
+    }
     /// Sets the default answering mode.
     pub fn mode(mut self, mode: AskMode) -> Self {
         self.config.mode = mode;
@@ -353,6 +373,9 @@ impl AssistantBuilder {
     pub fn build(self) -> Assistant {
         let mut policy = self.config.policy.clone();
         policy.dialect = self.connection.dialect();
+        if let Some(dictionary) = &self.dictionary {
+            policy = policy.with_pii_columns(dictionary.pii_columns().into_iter().map(|c| (c.table, c.column)));
+        }
         Assistant {
             inner: Arc::new(Inner {
                 provider: self.provider,
@@ -361,6 +384,8 @@ impl AssistantBuilder {
                 config: self.config,
                 audit: self.audit,
                 tools: self.tools,
+                retriever: self.retriever,
+                dictionary: self.dictionary,
                 schema: Mutex::new(None),
             }),
         }
@@ -370,7 +395,7 @@ impl AssistantBuilder {
 impl Assistant {
     /// Starts building an assistant over this model and database.
     pub fn builder(provider: Arc<dyn LlmProvider>, connection: Arc<dyn Connection>) -> AssistantBuilder {
-        AssistantBuilder { provider, connection, config: AssistantConfig::default(), audit: Vec::new(), tools: Vec::new() }
+        AssistantBuilder { provider, connection, config: AssistantConfig::default(), audit: Vec::new(), tools: Vec::new(), retriever: None, dictionary: None }
     }
 
     /// The database.
@@ -405,15 +430,29 @@ impl Assistant {
 
     /// The schema, from the cache while it is fresh.
     pub async fn schema(&self) -> Result<Arc<Schema>> {
+        Ok(self.cached_schema().await?.0)
+    }
+
+    /// The schema and its prompt index, introspected (and merged with the data dictionary)
+    /// when the cache is empty or older than `schema_ttl`.
+    pub(crate) async fn cached_schema(&self) -> Result<(Arc<Schema>, Arc<PreparedSchema>)> {
         let mut cached = self.inner.schema.lock().await;
         if let Some(c) = cached.as_ref()
             && c.loaded.elapsed() < self.inner.config.schema_ttl
         {
-            return Ok(c.schema.clone());
+            return Ok((c.schema.clone(), c.prepared.clone()));
         }
-        let schema = Arc::new(self.inner.connection.introspect(&Default::default()).await?);
-        *cached = Some(CachedSchema { loaded: Instant::now(), schema: schema.clone() });
-        Ok(schema)
+        let mut schema = self.inner.connection.introspect(&Default::default()).await?;
+        if let Some(dictionary) = &self.inner.dictionary {
+            for warning in dictionary.apply(&mut schema) {
+                tracing::warn!(?warning, "data dictionary entry does not match the live schema");
+            }
+        }
+        let options = RenderOptions::default().budget_tokens(self.inner.config.schema_token_budget);
+        let prepared = Arc::new(SchemaRenderer::new(options).prepare(&schema));
+        let schema = Arc::new(schema);
+        *cached = Some(CachedSchema { loaded: Instant::now(), schema: schema.clone(), prepared: prepared.clone() });
+        Ok((schema, prepared))
     }
 
     /// Forgets the cached schema so the next question introspects again.

@@ -2,16 +2,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod engine_support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use aigis_core::{
-    AskMode, AskRequest, Assistant, AuditEvent, AuditSink, Budget, Conversation, Event, Result, Stage, connect,
-};
-use async_trait::async_trait;
-use common::{Reply, ScriptedModel, collect, kinds, shop_db, sqlite_url, text};
+use aigis_core::{AskMode, AskRequest, Assistant, Budget, Conversation, Event, Stage, connect};
+use engine_support::{MemorySink, Reply, ScriptedModel, collect, kinds, shop_db, sqlite_url, text};
 use futures::StreamExt;
 
 async fn assistant(model: Arc<ScriptedModel>, dir: &std::path::Path) -> Assistant {
@@ -199,16 +196,6 @@ async fn follow_ups_carry_earlier_sql_and_result_shape_but_not_rows() {
     assert!(!prompt.contains("30.0"), "rows must not be carried into the next prompt");
 }
 
-#[derive(Default)]
-struct MemorySink(Mutex<Vec<AuditEvent>>);
-
-#[async_trait]
-impl AuditSink for MemorySink {
-    async fn record(&self, event: &AuditEvent) -> Result<()> {
-        self.0.lock().unwrap().push(event.clone());
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn every_transition_is_one_audit_record() {
@@ -229,4 +216,45 @@ async fn every_transition_is_one_audit_record() {
     assert_eq!(done.detail["rows"], 3);
     assert!(done.detail["sql_executed"].as_str().unwrap().contains("LIMIT"));
     assert_eq!(done.detail["usage"]["prompt_tokens"], 300);
+}
+
+#[tokio::test]
+async fn knowledge_is_retrieved_into_the_prompt_and_reported() {
+    use aigis_core::knowledge::{Bm25Retriever, KnowledgeItem};
+    let dir = tempfile::tempdir().unwrap();
+    let retriever = Bm25Retriever::new(vec![
+        KnowledgeItem::golden("g-revenue", "What is the revenue of each store?", "SELECT store_id, SUM(amount) FROM orders GROUP BY store_id"),
+        KnowledgeItem::doc("d-fiscal", "Fiscal year", "The fiscal year starts in April."),
+    ]);
+    let model = ScriptedModel::new(vec![text(GOOD_SQL), text("ok")]);
+    let db = connect(&sqlite_url(&shop_db(dir.path()).await)).await.unwrap();
+    let a = Assistant::builder(model.clone(), db).retriever(Arc::new(retriever)).build();
+    let events = collect(a.ask("revenue per store")).await;
+    let used = events.iter().find_map(|e| match e {
+        Event::Status { stage: Stage::Retrieve, message } if message.starts_with("knowledge used") => Some(message.clone()),
+        _ => None,
+    });
+    assert!(used.as_deref().is_some_and(|m| m.contains("g-revenue")), "{events:?}");
+    let prompt = model.request_texts(0);
+    assert!(prompt.contains("SUM(amount) FROM orders GROUP BY store_id"), "{prompt}");
+}
+
+#[tokio::test]
+async fn dictionary_pii_columns_never_leave_the_database() {
+    use aigis_core::dictionary::Dictionary;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "version: 1\ntable: stores\ntitle: Stores\ndescription: Shops\ncolumns:\n  - name: country\n    description: Country code\n    pii: true\n";
+    std::fs::write(dir.path().join("stores.yml"), yaml).unwrap();
+    let dictionary = Dictionary::load_dir(dir.path()).unwrap();
+    let model = ScriptedModel::new(vec![text("SELECT name, country FROM stores"), text("ok")]);
+    let db = connect(&sqlite_url(&shop_db(dir.path()).await)).await.unwrap();
+    let a = Assistant::builder(model.clone(), db).dictionary(dictionary).build();
+    let events = collect(a.ask("stores and countries")).await;
+    let Some(Event::Rows { rows, .. }) = events.iter().find(|e| matches!(e, Event::Rows { .. })) else { panic!("{events:?}") };
+    assert_eq!(rows.len(), 3);
+    for row in rows {
+        assert!(row[1] != "FR" && row[1] != "DE", "PII value leaked: {row:?}");
+    }
+    // The description reached the prompt.
+    assert!(model.request_texts(0).contains("Country code"));
 }
