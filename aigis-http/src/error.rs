@@ -6,7 +6,7 @@
 //! message, so nothing about the server's internals reaches a client.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -76,6 +76,11 @@ impl ApiError {
     pub fn code(&self) -> &str {
         &self.code
     }
+
+    /// The message a client may see (generic for internal errors).
+    pub fn public_message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl std::fmt::Display for ApiError {
@@ -137,6 +142,12 @@ impl From<JsonRejection> for ApiError {
         };
         // The rejection text describes the client's input (serde position and field), not the server.
         Self::new(status, code, rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
     }
 }
 

@@ -42,6 +42,16 @@ pub enum Caller {
     User(UserRow),
 }
 
+impl Caller {
+    /// The user, when signed in.
+    pub fn user(&self) -> Option<&UserRow> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::User(u) => Some(u),
+        }
+    }
+}
+
 fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

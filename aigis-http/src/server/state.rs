@@ -31,6 +31,8 @@ struct Inner {
     store: Store,
     settings: Settings,
     throttle: Throttle,
+    /// Models users may pick for a thread.
+    models: Vec<String>,
     /// A hash verified against when the user does not exist, so both cases take as long.
     dummy_hash: String,
 }
@@ -58,13 +60,27 @@ impl AppState {
         let admin_hash = super::auth::password::hash(admin.password.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let reset = admin.explicit.then_some(admin_hash.as_str());
         store.bootstrap_admin(&admin.username, &admin_hash, reset).await?;
+        let llm = build_llm(&llm_config);
+        let mut models: Vec<String> = Vec::new();
+        if let Ok(p) = &llm {
+            models.push(p.default_model().to_string());
+        }
+        let extra = options.models.clone().unwrap_or_else(|| {
+            std::env::var("AIGIS_LLM_MODELS").map(|v| v.split(',').map(|m| m.trim().to_string()).collect()).unwrap_or_default()
+        });
+        for m in llm_config.fallback_models.iter().chain(extra.iter()) {
+            if !m.is_empty() && !models.contains(m) {
+                models.push(m.clone());
+            }
+        }
         Ok(Self {
             inner: Arc::new(Inner {
+                models,
                 store,
                 settings,
                 throttle: Throttle::new(options.login_window, options.login_max_per_user, options.login_max_per_addr),
                 dummy_hash: admin_hash,
-                llm: build_llm(&llm_config),
+                llm,
                 default_db: options.default_db.clone(),
                 connections: Mutex::new(HashMap::new()),
                 assistant_config: AssistantConfig::default(),
@@ -72,6 +88,11 @@ impl AppState {
                 cors_origins,
             }),
         })
+    }
+
+    /// Models users may pick for a thread (the default first).
+    pub fn models(&self) -> &[String] {
+        &self.inner.models
     }
 
     /// The app store.
