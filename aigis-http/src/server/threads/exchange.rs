@@ -68,7 +68,7 @@ pub(super) async fn post_message(
     let thread_id = thread.id.clone();
     tokio::spawn(async move {
         let mut recorded = Vec::new();
-        let mut events = std::pin::pin!(events_of(events));
+        let mut events = Box::pin(events_of(events));
         let mut disconnected = false;
         while let Some(event) = events.next().await {
             record(&mut recorded, &event);
