@@ -119,7 +119,7 @@ impl Dictionary {
             })
             .collect();
         paths.sort();
-        let tables = paths.iter().map(|p| Self::load_file(p)).collect::<Result<Vec<_>>>()?;
+        let tables = paths.iter().map(Self::load_file).collect::<Result<Vec<_>>>()?;
         Ok(Self { tables })
     }
 

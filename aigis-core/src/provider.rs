@@ -11,12 +11,22 @@ use serde::{Deserialize, Serialize};
 use crate::Result;
 use crate::event::Usage;
 
+pub mod anthropic;
 pub mod env;
+pub mod fallback;
+pub mod gemini;
 pub mod http;
 pub mod openai;
+pub mod registry;
+pub mod resilience;
 
+pub use anthropic::AnthropicProvider;
+pub use fallback::{FallbackModel, FallbackProvider};
+pub use gemini::GeminiProvider;
 pub use http::ApiKey;
 pub use openai::OpenAiProvider;
+pub use registry::{ModelEntry, ModelRegistry, SecretOpener};
+pub use resilience::{ResilienceConfig, ResilientProvider};
 
 /// A stream of chunks from a provider.
 pub type ChatStream = BoxStream<'static, Result<ChatChunk>>;
@@ -357,8 +367,14 @@ impl ProviderConfig {
         env::from_vars(get)
     }
 
-    /// Builds the provider.
+    /// Builds the provider, with default timeouts and retries, and the fallback chain when
+    /// `fallback_models` is set.
     pub fn build(&self) -> crate::Result<std::sync::Arc<dyn LlmProvider>> {
         env::build(self)
+    }
+
+    /// Like [`ProviderConfig::build`] with these timeouts and retries.
+    pub fn build_with(&self, resilience: &ResilienceConfig) -> crate::Result<std::sync::Arc<dyn LlmProvider>> {
+        env::build_with(self, resilience)
     }
 }

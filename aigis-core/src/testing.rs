@@ -40,8 +40,8 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use futures::StreamExt;
 
-use crate::event::Usage;
 use crate::Result;
+use crate::event::Usage;
 
 /// One scripted answer of the fake server.
 #[derive(Debug, Clone, Default)]
@@ -351,4 +351,16 @@ fn plain(status: u16, body: &str, headers: &[(String, String)]) -> Response {
         }
     }
     response
+}
+
+/// Reads a whole chat stream: every chunk until the end or the first error, and that error.
+pub async fn drain(mut stream: crate::provider::ChatStream) -> (Vec<crate::provider::ChatChunk>, Option<crate::Error>) {
+    let mut chunks = Vec::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(chunk) => chunks.push(chunk),
+            Err(err) => return (chunks, Some(err)),
+        }
+    }
+    (chunks, None)
 }

@@ -81,9 +81,10 @@ async fn http_errors_are_typed_and_never_contain_the_key() {
 
 #[tokio::test]
 async fn malformed_chunk_and_dropped_connection() {
-    let fake = FakeLlm::start(vec![Reply::text("partial answer").then_malformed(), Reply::text("cut off").then_disconnect()])
-        .await
-        .unwrap();
+    let fake =
+        FakeLlm::start(vec![Reply::text("partial answer").then_malformed(), Reply::text("cut off").then_disconnect()])
+            .await
+            .unwrap();
     let llm = provider(&fake).await;
     let e = llm.complete(ask()).await.unwrap_err();
     assert_eq!(llm_kind(&e), Some(LlmErrorKind::BadResponse), "{e}");

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, Ident, Select, SelectItem, Value as SqlValue, VisitMut, VisitorMut};
+use sqlparser::ast::{CastKind, DataType, Expr, Ident, Select, SelectItem, Value as SqlValue, VisitMut, VisitorMut};
 
 use super::compiled::Compiled;
 use super::names::fold;
@@ -83,11 +83,18 @@ impl Masker<'_> {
         self.masked.contains(&fold(id, self.dialect)).then_some(id)
     }
 
+    /// A typed text value: PostgreSQL rejects a bare constant in ORDER BY / GROUP BY, and
+    /// `CAST` keeps the column's type stable across the rows of a UNION.
     fn replacement(&self) -> Expr {
-        match &self.value {
+        let value = match &self.value {
             Some(v) => Expr::value(SqlValue::SingleQuotedString(v.clone())),
             None => Expr::value(SqlValue::Null),
-        }
+        };
+        let data_type = match self.dialect {
+            Dialect::Mysql => DataType::Char(None),
+            _ => DataType::Text,
+        };
+        Expr::Cast { kind: CastKind::Cast, expr: Box::new(value), data_type, format: None }
     }
 }
 

@@ -85,6 +85,7 @@ pub(crate) fn is_catalog(name: &QualName) -> bool {
     schema_is_catalog
         || table.starts_with("pg_")
         || table.starts_with("sqlite_")
+        || table.starts_with("pragma_")
         || CATALOG_SCHEMAS.contains(&table.as_str())
 }
 

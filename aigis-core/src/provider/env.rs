@@ -20,8 +20,11 @@
 //! DeepSeek, OpenRouter, LM Studio, Ollama is used.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use super::{LlmProvider, OpenAiProvider, ProviderConfig, ProviderKind};
+use super::fallback::FallbackProvider;
+use super::resilience::{ResilienceConfig, ResilientProvider};
+use super::{AnthropicProvider, GeminiProvider, LlmProvider, OpenAiProvider, ProviderConfig, ProviderKind};
 use crate::{Error, Result};
 
 /// Default models per provider when none is configured.
@@ -70,13 +73,7 @@ pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<ProviderConfig>
         }
         ProviderKind::Openai => openai_preset(&var, explicit_key),
     };
-    Ok(ProviderConfig {
-        kind,
-        base_url,
-        model: var("AIGIS_LLM_MODEL").or(preset_model),
-        api_key,
-        fallback_models,
-    })
+    Ok(ProviderConfig { kind, base_url, model: var("AIGIS_LLM_MODEL").or(preset_model), api_key, fallback_models })
 }
 
 /// The first configured OpenAI-compatible service: (base URL, key, default model).
@@ -102,40 +99,81 @@ fn openai_preset(
     (None, explicit_key, None)
 }
 
-/// `host`, `host:port` or a URL → `http://host:port/v1` (a bind-all address means this machine).
+/// `host`, `host:port` or a URL → a base URL ending in `/v1` (a bind-all address means this machine).
 pub(crate) fn local_v1_url(value: &str, default_port: u16) -> String {
     let value = value.trim().trim_end_matches('/');
-    let (scheme, rest) = match value.split_once("://") {
-        Some((s, r)) => (s.to_string(), r.to_string()),
-        None => ("http".to_string(), value.to_string()),
+    let (scheme, rest, had_scheme) = match value.split_once("://") {
+        Some((s, r)) => (s.to_string(), r.to_string(), true),
+        None => ("http".to_string(), value.to_string(), false),
     };
     let (authority, path) = match rest.split_once('/') {
         Some((a, p)) => (a.to_string(), format!("/{p}")),
         None => (rest.clone(), String::new()),
     };
     let authority = authority.replacen("0.0.0.0", "127.0.0.1", 1);
-    let authority = if authority.contains(':') { authority } else { format!("{authority}:{default_port}") };
+    // A full URL keeps its scheme's port; a bare host gets the server's usual port.
+    let authority =
+        if authority.contains(':') || had_scheme { authority } else { format!("{authority}:{default_port}") };
     let path = if path.ends_with("/v1") { path } else { format!("{path}/v1") };
     format!("{scheme}://{authority}{path}")
 }
 
-/// Builds the provider described by `config`.
-pub fn build(config: &ProviderConfig) -> Result<Arc<dyn LlmProvider>> {
-    match config.kind {
+/// Builds the bare provider described by `config` (no retries, no fallbacks).
+pub fn build_raw(config: &ProviderConfig, connect_timeout: Duration) -> Result<Arc<dyn LlmProvider>> {
+    let key = config.api_key.clone();
+    let client = super::http::client(connect_timeout)?;
+    let base = |default: &str, needs: &str| match (&config.base_url, &key) {
+        (Some(base), _) => Ok(base.clone()),
+        (None, Some(_)) => Ok(default.to_string()),
+        (None, None) => Err(Error::Config(needs.to_string())),
+    };
+    let model = |default: &str| config.model.clone().unwrap_or_else(|| default.to_string());
+    Ok(match config.kind {
         ProviderKind::Openai => {
-            let base = match (&config.base_url, &config.api_key) {
-                (Some(base), _) => base.clone(),
-                (None, Some(_)) => super::openai::DEFAULT_BASE_URL.to_string(),
-                (None, None) => return Err(Error::Config(HOW_TO_CONFIGURE.into())),
-            };
-            let model = config.model.clone().unwrap_or_else(|| DEFAULT_OPENAI_MODEL.into());
-            let provider = OpenAiProvider::new(base, model)?.with_api_key(config.api_key.clone());
-            Ok(Arc::new(provider))
+            let base = base(super::openai::DEFAULT_BASE_URL, HOW_TO_CONFIGURE)?;
+            let provider = OpenAiProvider::new(base.clone(), model(DEFAULT_OPENAI_MODEL))?;
+            Arc::new(provider.with_client(client).with_api_key(key).with_name(openai_name(&base)))
         }
-        ProviderKind::Anthropic | ProviderKind::Gemini => {
-            Err(Error::Unsupported(format!("the {:?} provider is not built yet", config.kind)))
+        ProviderKind::Anthropic => {
+            let base = base(super::anthropic::DEFAULT_BASE_URL, "set ANTHROPIC_API_KEY (or AIGIS_LLM_API_KEY)")?;
+            Arc::new(
+                AnthropicProvider::new(base, model(DEFAULT_ANTHROPIC_MODEL))?.with_client(client).with_api_key(key),
+            )
         }
+        ProviderKind::Gemini => {
+            let needs = "set GEMINI_API_KEY or GOOGLE_API_KEY (or AIGIS_LLM_API_KEY)";
+            let base = base(super::gemini::DEFAULT_BASE_URL, needs)?;
+            Arc::new(GeminiProvider::new(base, model(DEFAULT_GEMINI_MODEL))?.with_client(client).with_api_key(key))
+        }
+    })
+}
+
+/// A short name for an OpenAI-compatible service, from its host.
+fn openai_name(base_url: &str) -> &'static str {
+    if base_url.contains("deepseek.com") {
+        "deepseek"
+    } else if base_url.contains("openrouter.ai") {
+        "openrouter"
+    } else {
+        "openai"
     }
+}
+
+/// Builds the provider described by `config`: retries and timeouts from `resilience`, and the
+/// fallback chain when `fallback_models` is set.
+pub fn build_with(config: &ProviderConfig, resilience: &ResilienceConfig) -> Result<Arc<dyn LlmProvider>> {
+    let raw = build_raw(config, Duration::from_millis(resilience.connect_timeout_ms))?;
+    let resilient: Arc<dyn LlmProvider> = Arc::new(ResilientProvider::new(raw, resilience.clone()));
+    if config.fallback_models.is_empty() {
+        return Ok(resilient);
+    }
+    let primary = resilient.default_model().to_string();
+    Ok(Arc::new(FallbackProvider::models(resilient, primary, &config.fallback_models)?))
+}
+
+/// [`build_with`] with the default [`ResilienceConfig`].
+pub fn build(config: &ProviderConfig) -> Result<Arc<dyn LlmProvider>> {
+    build_with(config, &ResilienceConfig::default())
 }
 
 #[cfg(test)]

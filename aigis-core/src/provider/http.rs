@@ -2,6 +2,7 @@
 //! transport errors into typed [`Error::Llm`]s (with the key scrubbed), `Retry-After` parsing and
 //! SSE decoding.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use eventsource_stream::{EventStreamError, Eventsource};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 
+use super::{ChatChunk, ChatRequest, ChatStream, ResponseFormat};
 use crate::{Error, LlmErrorKind, Result};
 
 /// Connect timeout used when none is configured.
@@ -168,7 +170,10 @@ pub(crate) fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>)
 }
 
 /// Decodes a response body as server-sent events, mapping failures to typed errors.
-pub(crate) fn sse_events(response: reqwest::Response, key: ApiKey) -> BoxStream<'static, Result<eventsource_stream::Event>> {
+pub(crate) fn sse_events(
+    response: reqwest::Response,
+    key: ApiKey,
+) -> BoxStream<'static, Result<eventsource_stream::Event>> {
     response
         .bytes_stream()
         .eventsource()
@@ -180,6 +185,130 @@ pub(crate) fn sse_events(response: reqwest::Response, key: ApiKey) -> BoxStream<
             })
         })
         .boxed()
+}
+
+/// POSTs a JSON body with the auth header `(name, value)`; a non-2xx status becomes a typed error.
+pub(crate) async fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    auth: Option<(&str, String)>,
+    extra_headers: &[(&str, &str)],
+    body: &serde_json::Value,
+    key: &ApiKey,
+    provider: &str,
+) -> Result<reqwest::Response> {
+    let mut builder = client.post(url).json(body);
+    if let Some((name, value)) = auth {
+        builder = builder.header(name, value);
+    }
+    for (name, value) in extra_headers {
+        builder = builder.header(*name, *value);
+    }
+    let response = builder.send().await.map_err(|e| transport_error(e, key, "request failed"))?;
+    if response.status().is_success() { Ok(response) } else { Err(status_error(response, key, provider).await) }
+}
+
+/// Optional request features a server or model may reject; dropped one at a time on a 400 that
+/// names them, which turns structured output into an instruction (the plain-text fallback).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Features {
+    /// OpenAI `stream_options.include_usage`.
+    pub(crate) stream_options: bool,
+    /// Native structured output.
+    pub(crate) response_format: bool,
+    /// Native tools.
+    pub(crate) tools: bool,
+}
+
+impl Features {
+    pub(crate) fn all() -> Self {
+        Self { stream_options: true, response_format: true, tools: true }
+    }
+
+    /// After a 400 naming a feature we sent, the same features minus that one.
+    pub(crate) fn drop_rejected(self, err: &Error, request: &ChatRequest) -> Option<Self> {
+        let Error::Llm { kind: LlmErrorKind::BadResponse, message, .. } = err else {
+            return None;
+        };
+        let lower = message.to_ascii_lowercase();
+        let mut next = self;
+        let wants_format = self.response_format && request.response_format != ResponseFormat::Text;
+        let names_format = ["response_format", "json_schema", "responseschema", "response_schema", "responsemimetype"]
+            .iter()
+            .any(|w| lower.contains(w));
+        let names_tools = lower.contains("tool") || lower.contains("function");
+        if self.stream_options && lower.contains("stream_options") {
+            next.stream_options = false;
+        } else if wants_format && names_format {
+            next.response_format = false;
+        } else if self.tools && !request.tools.is_empty() && names_tools {
+            next.tools = false;
+        } else if wants_format && names_tools {
+            // Anthropic carries structured output in a forced tool.
+            next.response_format = false;
+        } else {
+            return None;
+        }
+        Some(next)
+    }
+}
+
+/// Sends `body(features)`, retrying once per optional feature the server rejects.
+pub(crate) async fn send_with_fallback<F, Fut>(request: &ChatRequest, mut send: F) -> Result<reqwest::Response>
+where
+    F: FnMut(Features) -> Fut,
+    Fut: std::future::Future<Output = Result<reqwest::Response>>,
+{
+    let mut features = Features::all();
+    loop {
+        match send(features).await {
+            Ok(response) => return Ok(response),
+            Err(err) => match features.drop_rejected(&err, request) {
+                Some(fewer) => features = fewer,
+                None => return Err(err),
+            },
+        }
+    }
+}
+
+/// Turns one provider's SSE events into [`ChatChunk`]s.
+pub(crate) trait Decoder: Send + 'static {
+    /// Handles one event, pushing chunks to `out`; returns `true` at the end marker.
+    fn on_event(
+        &mut self,
+        event: &eventsource_stream::Event,
+        key: &ApiKey,
+        out: &mut VecDeque<ChatChunk>,
+    ) -> Result<bool>;
+
+    /// The body ended without an end marker: fine if the reply was complete, else an error.
+    fn on_end(&mut self, out: &mut VecDeque<ChatChunk>) -> Result<()>;
+}
+
+/// The chunk stream of a streamed response. Dropping it drops the response, which closes the
+/// connection: that is how a consumer cancels.
+pub(crate) fn decode_stream<D: Decoder>(response: reqwest::Response, key: ApiKey, mut decoder: D) -> ChatStream {
+    let mut events = sse_events(response, key.clone());
+    let stream = async_stream::try_stream! {
+        let mut out = VecDeque::new();
+        let mut ended = false;
+        while let Some(event) = events.next().await {
+            ended = decoder.on_event(&event?, &key, &mut out)?;
+            while let Some(chunk) = out.pop_front() {
+                yield chunk;
+            }
+            if ended {
+                break;
+            }
+        }
+        if !ended {
+            decoder.on_end(&mut out)?;
+            while let Some(chunk) = out.pop_front() {
+                yield chunk;
+            }
+        }
+    };
+    stream.boxed()
 }
 
 /// A `BadResponse` error for a chunk that is not the JSON we expect (the chunk is shortened).
@@ -209,10 +338,22 @@ mod tests {
     #[test]
     fn status_maps_to_kinds_and_scrubs_key() {
         let key = ApiKey::new(Some("sk-secret-123456".into()));
-        let e = error_from_status(401, r#"{"error":{"message":"Incorrect API key sk-secret-123456"}}"#, None, &key, "openai");
+        let e = error_from_status(
+            401,
+            r#"{"error":{"message":"Incorrect API key sk-secret-123456"}}"#,
+            None,
+            &key,
+            "openai",
+        );
         assert!(matches!(e, Error::Llm { kind: LlmErrorKind::Auth, .. }));
         assert!(!e.to_string().contains("sk-secret-123456"), "{e}");
-        let e = error_from_status(400, r#"{"error":{"message":"This model's maximum context length is 8192"}}"#, None, &key, "x");
+        let e = error_from_status(
+            400,
+            r#"{"error":{"message":"This model's maximum context length is 8192"}}"#,
+            None,
+            &key,
+            "x",
+        );
         assert!(matches!(e, Error::Llm { kind: LlmErrorKind::ContextTooLong, .. }));
         let e = error_from_status(429, "slow down", Some(2.0), &key, "x");
         assert!(matches!(e, Error::Llm { kind: LlmErrorKind::RateLimited, retry_after: Some(2.0), .. }));

@@ -9,11 +9,10 @@
 use std::collections::VecDeque;
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{self, ApiKey};
+use super::http::{self, ApiKey, Decoder, Features};
 use super::{
     ChatChunk, ChatRequest, ChatResponse, ChatStream, FinishReason, LlmProvider, ResponseFormat, Role, collect_stream,
 };
@@ -71,16 +70,8 @@ impl OpenAiProvider {
 
     async fn send(&self, body: &Value) -> Result<reqwest::Response> {
         let url = http::join_url(&self.base_url, "chat/completions");
-        let mut builder = self.client.post(url).json(body);
-        if let Some(key) = self.key.get() {
-            builder = builder.bearer_auth(key);
-        }
-        let response = builder.send().await.map_err(|e| http::transport_error(e, &self.key, "request failed"))?;
-        if response.status().is_success() {
-            Ok(response)
-        } else {
-            Err(http::status_error(response, &self.key, &self.name).await)
-        }
+        let auth = self.key.get().map(|k| ("authorization", format!("Bearer {k}")));
+        http::post_json(&self.client, &url, auth, &[], body, &self.key, &self.name).await
     }
 }
 
@@ -101,73 +92,12 @@ impl LlmProvider for OpenAiProvider {
 
     async fn stream(&self, request: ChatRequest) -> Result<ChatStream> {
         let model = request.model.clone().unwrap_or_else(|| self.model.clone());
-        let mut features = Features::all();
-        let response = loop {
+        let response = http::send_with_fallback(&request, |features| {
             let body = request_body(&request, &model, features);
-            match self.send(&body).await {
-                Ok(response) => break response,
-                Err(err) => match features.drop_rejected(&err, &request) {
-                    Some(fewer) => features = fewer,
-                    None => return Err(err),
-                },
-            }
-        };
-        let key = self.key.clone();
-        let mut events = http::sse_events(response, key.clone());
-        let mut state = StreamState::new(model);
-        let stream = async_stream::try_stream! {
-            while let Some(event) = events.next().await {
-                let event = event?;
-                if state.on_data(&event.data, &key)? {
-                    while let Some(chunk) = state.out.pop_front() {
-                        yield chunk;
-                    }
-                    return;
-                }
-                while let Some(chunk) = state.out.pop_front() {
-                    yield chunk;
-                }
-            }
-            state.on_end()?;
-            while let Some(chunk) = state.out.pop_front() {
-                yield chunk;
-            }
-        };
-        Ok(stream.boxed())
-    }
-}
-
-/// Optional request features a server may reject.
-#[derive(Debug, Clone, Copy)]
-struct Features {
-    stream_options: bool,
-    response_format: bool,
-    tools: bool,
-}
-
-impl Features {
-    fn all() -> Self {
-        Self { stream_options: true, response_format: true, tools: true }
-    }
-
-    /// After a 400 naming a feature we sent, the same features minus that one.
-    fn drop_rejected(self, err: &Error, request: &ChatRequest) -> Option<Self> {
-        let Error::Llm { kind: LlmErrorKind::BadResponse, message, .. } = err else { return None };
-        let lower = message.to_ascii_lowercase();
-        let mut next = self;
-        if self.stream_options && lower.contains("stream_options") {
-            next.stream_options = false;
-        } else if self.response_format
-            && request.response_format != ResponseFormat::Text
-            && (lower.contains("response_format") || lower.contains("json_schema"))
-        {
-            next.response_format = false;
-        } else if self.tools && !request.tools.is_empty() && (lower.contains("tool") || lower.contains("function")) {
-            next.tools = false;
-        } else {
-            return None;
-        }
-        Some(next)
+            async move { self.send(&body).await }
+        })
+        .await?;
+        Ok(http::decode_stream(response, self.key.clone(), StreamState::new(model)))
     }
 }
 
@@ -292,20 +222,18 @@ pub(crate) struct StreamState {
     requested_model: String,
     model_sent: bool,
     finished: bool,
-    /// Chunks ready to hand out.
-    pub(crate) out: VecDeque<ChatChunk>,
 }
 
 impl StreamState {
     pub(crate) fn new(requested_model: String) -> Self {
-        Self { requested_model, model_sent: false, finished: false, out: VecDeque::new() }
+        Self { requested_model, model_sent: false, finished: false }
     }
 
     /// Handles one `data` payload; returns `true` at `[DONE]`.
-    pub(crate) fn on_data(&mut self, data: &str, key: &ApiKey) -> Result<bool> {
+    pub(crate) fn on_data(&mut self, data: &str, key: &ApiKey, out: &mut VecDeque<ChatChunk>) -> Result<bool> {
         let data = data.trim();
         if data == "[DONE]" {
-            self.announce_model(None);
+            self.announce_model(None, out);
             return Ok(true);
         }
         if data.is_empty() {
@@ -324,49 +252,62 @@ impl StreamState {
             };
             return Err(Error::llm(kind, key.scrub(&format!("error in stream: {detail}"))));
         }
-        self.announce_model(chunk.model);
+        self.announce_model(chunk.model, out);
         for choice in chunk.choices {
             if let Some(delta) = choice.delta {
                 if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
-                    self.out.push_back(ChatChunk::Delta { text });
+                    out.push_back(ChatChunk::Delta { text });
                 }
                 for call in delta.tool_calls {
                     let (name, arguments) = match call.function {
                         Some(f) => (f.name, f.arguments.unwrap_or_default()),
                         None => (None, String::new()),
                     };
-                    self.out.push_back(ChatChunk::ToolCallDelta { index: call.index, id: call.id, name, arguments });
+                    out.push_back(ChatChunk::ToolCallDelta { index: call.index, id: call.id, name, arguments });
                 }
             }
             if let Some(reason) = choice.finish_reason {
                 self.finished = true;
-                self.out.push_back(ChatChunk::Finish { reason: finish_reason(&reason) });
+                out.push_back(ChatChunk::Finish { reason: finish_reason(&reason) });
             }
         }
         if let Some(u) = chunk.usage {
-            self.out.push_back(ChatChunk::Usage(Usage {
+            out.push_back(ChatChunk::Usage(Usage {
                 prompt_tokens: u.prompt_tokens,
                 completion_tokens: u.completion_tokens,
             }));
         }
         Ok(false)
     }
+}
+
+impl Decoder for StreamState {
+    fn on_event(
+        &mut self,
+        event: &eventsource_stream::Event,
+        key: &ApiKey,
+        out: &mut VecDeque<ChatChunk>,
+    ) -> Result<bool> {
+        self.on_data(&event.data, key, out)
+    }
 
     /// The body ended without `[DONE]`: fine after a finish reason, else the connection broke.
-    pub(crate) fn on_end(&mut self) -> Result<()> {
+    fn on_end(&mut self, out: &mut VecDeque<ChatChunk>) -> Result<()> {
         if self.finished {
-            self.announce_model(None);
+            self.announce_model(None, out);
             Ok(())
         } else {
             Err(Error::llm(LlmErrorKind::Unavailable, "the stream ended before the reply was complete"))
         }
     }
+}
 
-    fn announce_model(&mut self, model: Option<String>) {
+impl StreamState {
+    fn announce_model(&mut self, model: Option<String>, out: &mut VecDeque<ChatChunk>) {
         if !self.model_sent {
             self.model_sent = true;
             let model = model.filter(|m| !m.is_empty()).unwrap_or_else(|| self.requested_model.clone());
-            self.out.push_back(ChatChunk::Model { model });
+            out.push_back(ChatChunk::Model { model });
         }
     }
 }
@@ -399,11 +340,12 @@ mod tests {
             r#"{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
             r#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}"#,
         ];
+        let mut out = VecDeque::new();
         for l in lines {
-            assert!(!s.on_data(l, &key).unwrap());
+            assert!(!s.on_data(l, &key, &mut out).unwrap());
         }
-        assert!(s.on_data("[DONE]", &key).unwrap());
-        let chunks: Vec<ChatChunk> = s.out.drain(..).collect();
+        assert!(s.on_data("[DONE]", &key, &mut out).unwrap());
+        let chunks: Vec<ChatChunk> = out.into_iter().collect();
         assert_eq!(chunks[0], ChatChunk::Model { model: "gpt-x".into() });
         assert_eq!(chunks[1], ChatChunk::Delta { text: "Hel".into() });
         assert!(chunks.contains(&ChatChunk::Finish { reason: FinishReason::ToolCalls }));
@@ -413,15 +355,16 @@ mod tests {
     #[test]
     fn malformed_chunk_is_bad_response() {
         let mut s = StreamState::new("m".into());
-        let err = s.on_data("{not json", &ApiKey::default()).unwrap_err();
+        let err = s.on_data("{not json", &ApiKey::default(), &mut VecDeque::new()).unwrap_err();
         assert_eq!(err.code(), "llm_bad_response");
     }
 
     #[test]
     fn end_without_finish_is_unavailable() {
         let mut s = StreamState::new("m".into());
-        s.on_data(r#"{"choices":[{"delta":{"content":"x"}}]}"#, &ApiKey::default()).unwrap();
-        assert_eq!(s.on_end().unwrap_err().code(), "llm_unavailable");
+        let mut out = VecDeque::new();
+        s.on_data(r#"{"choices":[{"delta":{"content":"x"}}]}"#, &ApiKey::default(), &mut out).unwrap();
+        assert_eq!(s.on_end(&mut out).unwrap_err().code(), "llm_unavailable");
     }
 
     #[test]

@@ -47,12 +47,9 @@ pub(crate) struct Context {
 impl Context {
     pub(crate) fn new(wire: Wire, path: &str, body: &Value, reply: &Reply) -> Self {
         let asked = match wire {
-            Wire::Gemini => path
-                .split("/models/")
-                .nth(1)
-                .and_then(|rest| rest.split(':').next())
-                .unwrap_or("gemini")
-                .to_string(),
+            Wire::Gemini => {
+                path.split("/models/").nth(1).and_then(|rest| rest.split(':').next()).unwrap_or("gemini").to_string()
+            }
             _ => body["model"].as_str().unwrap_or("fake").to_string(),
         };
         let streaming = match wire {
@@ -93,11 +90,7 @@ fn split3(s: &str) -> Vec<String> {
         return vec![s.to_string()];
     }
     let third = chars.len() / 3;
-    vec![
-        chars[..third].iter().collect(),
-        chars[third..2 * third].iter().collect(),
-        chars[2 * third..].iter().collect(),
-    ]
+    vec![chars[..third].iter().collect(), chars[third..2 * third].iter().collect(), chars[2 * third..].iter().collect()]
 }
 
 const MALFORMED: &str = "data: {\"choices\": [{\"delta\": {\"content\": \"x\"\n\n";
@@ -139,9 +132,8 @@ fn openai_frames(ctx: &Context, reply: &Reply) -> Vec<Frame> {
         json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": ctx.model,
                "choices": choices})
     };
-    let mut out = vec![data(&chunk(
-        json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]),
-    ))];
+    let mut out =
+        vec![data(&chunk(json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}])))];
     for piece in &reply.pieces {
         out.push(data(&chunk(json!([{"index": 0, "delta": {"content": piece}, "finish_reason": null}]))));
     }
@@ -269,8 +261,10 @@ pub(crate) fn whole(ctx: &Context, reply: &Reply) -> Value {
                 .tool_calls
                 .iter()
                 .enumerate()
-                .map(|(i, (n, a))| json!({"id": format!("call_{i}"), "type": "function",
-                    "function": {"name": n, "arguments": a}}))
+                .map(|(i, (n, a))| {
+                    json!({"id": format!("call_{i}"), "type": "function",
+                    "function": {"name": n, "arguments": a}})
+                })
                 .collect();
             let mut message = json!({"role": "assistant", "content": text});
             if !calls.is_empty() {

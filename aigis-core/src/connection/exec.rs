@@ -1,0 +1,72 @@
+//! The streaming loop every backend shares: prepare one statement, stream its rows through a
+//! decoder into a [`RowCollector`], and stop reading as soon as a cap is reached.
+
+use futures::TryStreamExt;
+use serde_json::Value;
+use sqlx::{AssertSqlSafe, Column as _, Executor, SqlSafeStr, Statement as _, TypeInfo as _};
+
+use crate::Result;
+use crate::connection::errors::{Phase, map_sqlx_error};
+use crate::connection::value::{RowCollector, truncate_value};
+use crate::connection::{ColumnInfo, ExecLimits, IntrospectOptions, QueryResult};
+
+/// Prepares `sql` as one statement (extended protocol on PostgreSQL, a binary prepared statement
+/// on MySQL) on `conn` and streams its rows within `limits`.
+///
+/// Rows past a cap are never decoded or kept; the caller ends the transaction afterwards.
+pub(crate) async fn stream_query<DB, F>(
+    conn: &mut DB::Connection,
+    sql: &str,
+    limits: &ExecLimits,
+    secret: Option<&str>,
+    decode: F,
+) -> Result<QueryResult>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    F: Fn(&DB::Row) -> Result<Vec<Value>>,
+{
+    let map = |e| map_sqlx_error(e, Phase::Query, secret);
+    let statement = (&mut *conn).prepare(AssertSqlSafe(sql.to_string()).into_sql_str()).await.map_err(map)?;
+    let columns: Vec<ColumnInfo> = statement
+        .columns()
+        .iter()
+        .map(|c| ColumnInfo { name: c.name().to_string(), data_type: c.type_info().name().to_string() })
+        .collect();
+    let mut collector = RowCollector::new(limits);
+    {
+        let mut rows = statement.query().fetch(&mut *conn);
+        while let Some(row) = rows.try_next().await.map_err(map)? {
+            if !collector.push(decode(&row)?) {
+                break;
+            }
+        }
+    }
+    let row_count = collector.rows.len() as u64;
+    Ok(QueryResult { columns, rows: collector.rows, row_count, truncated: collector.truncated })
+}
+
+/// Up to `options.sample_rows` rows of `quoted_table`, long values cut to `options.value_truncate`.
+pub(crate) async fn sample_rows<DB, F>(
+    conn: &mut DB::Connection,
+    quoted_table: &str,
+    options: &IntrospectOptions,
+    secret: Option<&str>,
+    decode: F,
+) -> Result<Vec<Vec<Value>>>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    F: Fn(&DB::Row) -> Result<Vec<Value>>,
+{
+    let sql = format!("SELECT * FROM {quoted_table} LIMIT {}", options.sample_rows);
+    let limits = ExecLimits { max_rows: options.sample_rows, ..ExecLimits::default() };
+    let result = stream_query::<DB, F>(conn, &sql, &limits, secret, decode).await?;
+    Ok(result
+        .rows
+        .into_iter()
+        .map(|row| row.into_iter().map(|v| truncate_value(v, options.value_truncate)).collect())
+        .collect())
+}
