@@ -177,14 +177,23 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 /// Runs the server until Ctrl-C or SIGTERM; open streams may finish within the grace period.
 pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let state = AppState::new(&options).await?;
-    let app = router(state).await;
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
+    serve_on(listener, state, shutdown_signal(), options.shutdown_grace).await
+}
+
+/// Serves on a bound listener until `shutdown` resolves, then stops accepting connections and
+/// lets open requests and streams finish for up to `grace`.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let app = router(state).await.into_make_service_with_connect_info::<SocketAddr>();
     tracing::info!(addr = %listener.local_addr()?, "aigis server listening");
-    let grace = options.shutdown_grace;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown_signal().await;
+        shutdown.await;
         tracing::info!("shutting down: waiting for open streams");
         let _ = tx.send(());
     });

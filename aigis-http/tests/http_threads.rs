@@ -34,7 +34,7 @@ async fn crud_with_sanitised_titles() {
     let alice = s.user("alice").await;
     let (status, t) = json(bearer(s.post("/v1/threads"), &alice).json(&json!({"title": "<img src=x onerror=alert(1)>\u{0}Q1 sales"})).send().await.unwrap()).await;
     assert_eq!(status, 201);
-    assert_eq!(t["title"], "img src=x onerror=alert(1)Q1 sales");
+    assert_eq!(t["title"], "img src=x onerror=alert(1) Q1 sales");
     let id = t["id"].as_str().unwrap();
     let (status, t) = json(bearer(s.client.patch(s.url(&format!("/v1/threads/{id}"))), &alice).json(&json!({"title": "y".repeat(300)})).send().await.unwrap()).await;
     assert_eq!(status, 200);

@@ -56,33 +56,70 @@ pub async fn policy_for(state: &AppState, user: Option<&UserRow>) -> Result<(Pol
 
 /// The connection for a question: a saved one of the user's, or the server's default database.
 pub async fn connection_for(state: &AppState, user: Option<&UserRow>, connection_id: Option<&str>) -> Result<Arc<dyn Connection>, ApiError> {
+    Ok(keyed_connection_for(state, user, connection_id).await?.1)
+}
+
+/// Like [`connection_for`], with the URL it was opened from (a cache key; never shown).
+pub async fn keyed_connection_for(
+    state: &AppState,
+    user: Option<&UserRow>,
+    connection_id: Option<&str>,
+) -> Result<(String, Arc<dyn Connection>), ApiError> {
     match (user, connection_id) {
         (Some(user), Some(id)) => {
             let c = state.store().connection(&user.id, id).await?.ok_or_else(|| ApiError::not_found("connection"))?;
-            state.connection(&open_connection_url(state, &c)?).await
+            let url = open_connection_url(state, &c)?;
+            let conn = state.connection(&url).await?;
+            Ok((url, conn))
         }
         (None, Some(_)) => Err(ApiError::unauthorized("saved connections need a signed-in user")),
         (_, None) => {
             let url = state.default_db().ok_or_else(|| {
                 ApiError::bad_request("no database: choose one of your connections or start the server with a default database")
             })?;
-            state.connection(url).await
+            Ok((url.to_string(), state.connection(url).await?))
         }
     }
 }
 
 /// An assistant and request for a user's question.
+///
+/// Assistants are reused (they cache the introspected schema) for the same connection, guard
+/// policy and LLM settings; who asks and their scope parameters travel in the request.
 pub async fn assistant_for(
     state: &AppState,
     user: Option<&UserRow>,
+    conn_key: &str,
     conn: Arc<dyn Connection>,
     question: String,
     model: Option<String>,
 ) -> Result<(Assistant, AskRequest), ApiError> {
-    let llm = llm_for(state, user)?;
     let (policy, context) = policy_for(state, user).await?;
-    let sink = Arc::new(StoreAuditSink { store: state.store().clone(), user_id: user.map(|u| u.id.clone()) });
-    let assistant = Assistant::builder(llm, conn).config(state.assistant_config().clone()).policy(policy).audit_sink(sink).build();
-    let request = AskRequest { question, model, user: user.map(|u| u.username.clone()), context, ..Default::default() };
+    let policy_json = serde_json::to_string(&policy).map_err(ApiError::internal)?;
+    let own_llm = user.and_then(|u| u.llm_config_sealed.as_deref()).unwrap_or("server");
+    let key = cache_key(&[conn_key, &policy_json, own_llm]);
+    let assistant = match state.cached_assistant(&key) {
+        Some(a) => a,
+        None => {
+            let llm = llm_for(state, user)?;
+            let sink = Arc::new(StoreAuditSink { store: state.store().clone() });
+            let a = Assistant::builder(llm, conn).config(state.assistant_config().clone()).policy(policy).audit_sink(sink).build();
+            state.cache_assistant(key, a.clone());
+            a
+        }
+    };
+    // The audit trail records the user id, so admins can filter by it.
+    let request = AskRequest { question, model, user: user.map(|u| u.id.clone()), context, ..Default::default() };
     Ok((assistant, request))
+}
+
+/// A digest of the parts, so cache keys never hold URLs or sealed values in clear.
+fn cache_key(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -165,6 +165,7 @@ async fn test(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id):
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

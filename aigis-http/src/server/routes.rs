@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::answer::{assistant_for, connection_for, policy_for};
+use super::answer::{assistant_for, keyed_connection_for, policy_for};
 use super::auth::Caller;
 use super::sse::{events_of, sse_response};
 use crate::error::ApiError;
@@ -59,8 +59,8 @@ async fn ask(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJs
     let user = caller.user();
     // Fail before opening anything when no LLM can answer.
     super::answer::llm_for(&state, user)?;
-    let conn = connection_of(&state, &caller, body.db.as_deref(), body.connection_id.as_deref()).await?;
-    let (assistant, request) = assistant_for(&state, user, conn, body.question, body.model).await?;
+    let (key, conn) = connection_of(&state, &caller, body.db.as_deref(), body.connection_id.as_deref()).await?;
+    let (assistant, request) = assistant_for(&state, user, &key, conn, body.question, body.model).await?;
     Ok(sse_response(events_of(assistant.ask_with(request))))
 }
 
@@ -71,12 +71,15 @@ async fn connection_of(
     caller: &Caller,
     db: Option<&str>,
     connection_id: Option<&str>,
-) -> Result<std::sync::Arc<dyn aigis_core::Connection>, ApiError> {
-    match (db, caller) {
-        (Some(url), Caller::Anonymous) => state.connection(url).await,
-        (Some(url), Caller::User(u)) if u.is_admin => state.connection(url).await,
-        (Some(_), Caller::User(_)) => Err(ApiError::forbidden("only administrators may name a database URL; use `connection_id`")),
-        (None, _) => connection_for(state, caller.user(), connection_id).await,
+) -> Result<(String, std::sync::Arc<dyn aigis_core::Connection>), ApiError> {
+    let may_name_url = match caller {
+        Caller::Anonymous => true,
+        Caller::User(u) => u.is_admin,
+    };
+    match db {
+        Some(url) if may_name_url => Ok((url.to_string(), state.connection(url).await?)),
+        Some(_) => Err(ApiError::forbidden("only administrators may name a database URL; use `connection_id`")),
+        None => keyed_connection_for(state, caller.user(), connection_id).await,
     }
 }
 
@@ -110,7 +113,7 @@ pub struct SqlAnswer {
 }
 
 async fn sql(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<SqlBody>) -> Result<Json<SqlAnswer>, ApiError> {
-    let conn = connection_of(&state, &caller, body.db.as_deref(), body.connection_id.as_deref()).await?;
+    let (_, conn) = connection_of(&state, &caller, body.db.as_deref(), body.connection_id.as_deref()).await?;
     let (policy, ctx) = policy_for(&state, caller.user()).await?;
     let answer = run_sql(&state, conn.as_ref(), &body.sql, body.max_rows, policy, &ctx).await?;
     Ok(Json(answer))

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aigis_core::{AssistantConfig, Connection, LlmProvider, ProviderConfig};
+use aigis_core::{Assistant, AssistantConfig, Connection, LlmProvider, ProviderConfig};
 
 use super::ServeOptions;
 use super::auth::throttle::Throttle;
@@ -25,6 +25,7 @@ struct Inner {
     llm: Result<Arc<dyn LlmProvider>, String>,
     default_db: Option<String>,
     connections: Mutex<HashMap<String, Arc<dyn Connection>>>,
+    assistants: Mutex<HashMap<String, Assistant>>,
     assistant_config: AssistantConfig,
     body_limit: usize,
     cors_origins: Vec<String>,
@@ -83,6 +84,7 @@ impl AppState {
                 llm,
                 default_db: options.default_db.clone(),
                 connections: Mutex::new(HashMap::new()),
+                assistants: Mutex::new(HashMap::new()),
                 assistant_config: AssistantConfig::default(),
                 body_limit: options.body_limit,
                 cors_origins,
@@ -173,6 +175,22 @@ impl AppState {
     /// Closes a cached connection (after its settings changed or it was deleted).
     pub fn forget_connection(&self, url: &str) {
         self.lock_connections().remove(url);
+        // Assistants hold their connection: drop them all rather than track which.
+        self.inner.assistants.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// A reusable assistant under this key.
+    pub fn cached_assistant(&self, key: &str) -> Option<Assistant> {
+        self.inner.assistants.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
+    }
+
+    /// Keeps an assistant for reuse.
+    pub fn cache_assistant(&self, key: String, assistant: Assistant) {
+        let mut cache = self.inner.assistants.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_CACHED_CONNECTIONS {
+            cache.clear();
+        }
+        cache.insert(key, assistant);
     }
 
     fn lock_connections(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<dyn Connection>>> {

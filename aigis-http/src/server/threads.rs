@@ -31,9 +31,10 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/threads/{id}/messages/{message_id}/replay", post(replay))
 }
 
-/// Removes control characters and angle brackets, trims, and cuts to [`TITLE_MAX`] characters.
+/// Removes angle brackets, turns control characters into spaces (so words stay apart),
+/// collapses whitespace, and cuts to [`TITLE_MAX`] characters.
 pub fn sanitize_title(raw: &str) -> String {
-    let cleaned: String = raw.chars().filter(|c| !c.is_control() && *c != '<' && *c != '>').collect();
+    let cleaned: String = raw.chars().filter(|c| *c != '<' && *c != '>').map(|c| if c.is_control() { ' ' } else { c }).collect();
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(TITLE_MAX).collect()
 }
 
@@ -168,6 +169,7 @@ async fn replay(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

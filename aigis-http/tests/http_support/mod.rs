@@ -1,6 +1,6 @@
 //! Shared fixtures for the HTTP tests: a server on 127.0.0.1:0 and a small real SQLite shop.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::owned;
 use crate::error::ApiError;
 use crate::server::AppState;
-use crate::server::answer::{assistant_for, connection_for, policy_for};
+use crate::server::answer::{assistant_for, keyed_connection_for, policy_for};
 use crate::server::auth::AuthUser;
 use crate::server::routes::{ApiJson, run_sql};
 use crate::server::sse::{events_of, sse_response};
@@ -51,14 +51,14 @@ pub(super) async fn post_message(
     }
     let thread = owned(&state, &user.id, &id).await?;
     let connection_id = body.connection_id.or(thread.connection_id.clone());
-    let conn = connection_for(&state, Some(&user), connection_id.as_deref()).await?;
+    let (conn_key, conn) = keyed_connection_for(&state, Some(&user), connection_id.as_deref()).await?;
     tracing::info!(thread_id = %thread.id, preview = %preview(&text), "message");
 
     let events: aigis_core::EventStream = if let Some(sql) = text.strip_prefix("/sql ") {
         let answer = direct_sql(&state, &user, conn.as_ref(), sql.trim()).await;
         Box::pin(futures::stream::iter(answer.into_iter().map(Ok)))
     } else {
-        let (assistant, mut request) = assistant_for(&state, Some(&user), conn, text.clone(), thread.model.clone()).await?;
+        let (assistant, mut request) = assistant_for(&state, Some(&user), &conn_key, conn, text.clone(), thread.model.clone()).await?;
         request.history = history(&state, &thread.id).await?;
         assistant.ask_with(request)
     };
@@ -68,7 +68,7 @@ pub(super) async fn post_message(
     let thread_id = thread.id.clone();
     tokio::spawn(async move {
         let mut recorded = Vec::new();
-        let mut events = std::pin::pin!(events_of(events));
+        let mut events = Box::pin(events_of(events));
         let mut disconnected = false;
         while let Some(event) = events.next().await {
             record(&mut recorded, &event);
