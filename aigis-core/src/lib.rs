@@ -29,10 +29,13 @@ pub mod event;
 pub mod guard;
 pub mod provider;
 pub mod schema_prompt;
+pub mod secret;
 pub mod tool;
 
 pub use audit::{AuditEvent, AuditSink, AuditStatus};
-pub use connection::{Connection, ExecLimits, IntrospectOptions, QueryResult, Schema, connect};
+pub use connection::{
+    Connection, ConnectionConfig, ExecLimits, IntrospectOptions, QueryResult, Schema, TlsMode, connect, connect_config,
+};
 pub use dialect::Dialect;
 pub use engine::{Answer, AskRequest, Assistant, AssistantBuilder, AssistantConfig, Turn};
 pub use error::{DbErrorKind, Error, LlmErrorKind, Result};
@@ -41,4 +44,5 @@ pub use guard::{Guard, GuardContext, GuardedSql, Policy, Verdict, Violation};
 pub use provider::{
     ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChatStream, LlmProvider, ProviderConfig, ProviderKind,
 };
+pub use secret::SecretBox;
 pub use tool::{Tool, ToolContext, ToolOutput};
