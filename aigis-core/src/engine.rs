@@ -5,9 +5,12 @@
 //! done. Every step is an [`Event`] on one stream; the stream always ends with `done` or
 //! `error`. Dropping the stream cancels whatever is in flight (LLM request, database query).
 
+mod agent;
 pub mod extract;
+mod plan;
 mod prompt;
 mod run;
+mod state;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +24,54 @@ use crate::connection::{Connection, ExecLimits, Schema};
 use crate::event::{Event, EventStream, Usage};
 use crate::guard::{Guard, GuardContext, Policy};
 use crate::provider::LlmProvider;
+use crate::dictionary::Dictionary;
+use crate::knowledge::Retriever;
+use crate::tool::Tool;
 use crate::{Error, Result};
+
+/// How a question is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AskMode {
+    /// One query, repaired as needed, then a streamed answer and a chart.
+    #[default]
+    Answer,
+    /// Up to `plan_max_queries` queries, each its own step, then one synthesised answer.
+    Plan,
+    /// The model calls tools (`ask_database`, `run_sql`, `describe_schema`, `make_chart`, user tools).
+    Agent,
+    /// Generate, guard and execute only: no answer text, no chart.
+    SqlOnly,
+}
+
+/// Per-request limits: when one runs out the request ends with `error` code `budget_exhausted`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Budget {
+    /// LLM calls at most (generation, repairs, plan, summary, tool turns).
+    pub max_llm_calls: u32,
+    /// Prompt + completion tokens at most.
+    pub max_tokens: u64,
+    /// Wall time of the whole request.
+    pub max_wall_time: Duration,
+    /// Rows returned by all queries of the request together.
+    pub max_rows: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self { max_llm_calls: 12, max_tokens: 200_000, max_wall_time: Duration::from_secs(180), max_rows: 100_000 }
+    }
+}
+
+/// A query that ran: the SQL as executed (rewritten by the guard) and its result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutedQuery {
+    /// The SQL that ran.
+    pub sql: String,
+    /// What it returned.
+    pub result: crate::connection::QueryResult,
+}
 
 /// Plain configuration of an [`Assistant`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +93,16 @@ pub struct AssistantConfig {
     pub schema_token_budget: usize,
     /// Sampling temperature for SQL generation.
     pub temperature: Option<f32>,
+    /// Default answering mode (a request may override it).
+    pub mode: AskMode,
+    /// Queries a plan may have at most.
+    pub plan_max_queries: usize,
+    /// Per-request budgets.
+    pub budget: Budget,
+    /// Knowledge items retrieved per question.
+    pub knowledge_items: usize,
+    /// Approximate token budget for retrieved knowledge in prompts.
+    pub knowledge_token_budget: usize,
 }
 
 impl Default for AssistantConfig {
@@ -56,6 +116,11 @@ impl Default for AssistantConfig {
             schema_ttl: Duration::from_secs(300),
             schema_token_budget: 6000,
             temperature: Some(0.0),
+            mode: AskMode::Answer,
+            plan_max_queries: 3,
+            budget: Budget::default(),
+            knowledge_items: 5,
+            knowledge_token_budget: 1500,
         }
     }
 }
@@ -74,6 +139,8 @@ pub struct AskRequest {
     pub context: GuardContext,
     /// Earlier turns of the conversation.
     pub history: Vec<Turn>,
+    /// Answering mode; `None` uses the assistant's default.
+    pub mode: Option<AskMode>,
 }
 
 impl AskRequest {
@@ -94,6 +161,56 @@ pub struct Turn {
     pub answer: String,
     /// Result shape, e.g. `12 rows; columns: country, total`.
     pub result_summary: Option<String>,
+}
+
+impl Turn {
+    /// Describes an answered question compactly for the next question's prompt (no rows).
+    pub fn from_answer(question: impl Into<String>, answer: &Answer) -> Self {
+        Self {
+            question: question.into(),
+            sql: answer.sql.clone(),
+            answer: answer.answer.clone(),
+            result_summary: Some(format!("{} rows; columns: {}", answer.row_count, answer.columns.join(", "))),
+        }
+    }
+}
+
+/// A conversation: follow-up questions ("and by country?") carry the earlier turns.
+///
+/// ```no_run
+/// # async fn demo(assistant: aigis_core::Assistant) -> aigis_core::Result<()> {
+/// let mut conversation = aigis_core::engine::Conversation::default();
+/// conversation.ask(&assistant, "Revenue per store?").await?;
+/// let follow_up = conversation.ask(&assistant, "and per country?").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Earlier turns, oldest first.
+    pub turns: Vec<Turn>,
+    /// Turns kept in prompts at most.
+    pub max_turns: Option<usize>,
+}
+
+impl Conversation {
+    /// A request for `question` carrying the recent turns.
+    pub fn request(&self, question: impl Into<String>) -> AskRequest {
+        let keep = self.max_turns.unwrap_or(6);
+        let start = self.turns.len().saturating_sub(keep);
+        AskRequest { question: question.into(), history: self.turns[start..].to_vec(), ..Default::default() }
+    }
+
+    /// Records an answered question.
+    pub fn record(&mut self, question: impl Into<String>, answer: &Answer) {
+        self.turns.push(Turn::from_answer(question, answer));
+    }
+
+    /// Asks a question in this conversation and records the answer.
+    pub async fn ask(&mut self, assistant: &Assistant, question: &str) -> Result<Answer> {
+        let answer = Answer::collect(assistant.ask_with(self.request(question))).await?;
+        self.record(question, &answer);
+        Ok(answer)
+    }
 }
 
 /// A complete answer, collected from the event stream.
@@ -163,6 +280,9 @@ struct Inner {
     guard: Arc<Guard>,
     config: AssistantConfig,
     audit: Vec<Arc<dyn AuditSink>>,
+    tools: Vec<Arc<dyn Tool>>,
+    retriever: Option<Arc<dyn Retriever>>,
+    dictionary: Option<Dictionary>,
     schema: Mutex<Option<CachedSchema>>,
 }
 
@@ -189,9 +309,38 @@ pub struct AssistantBuilder {
     connection: Arc<dyn Connection>,
     config: AssistantConfig,
     audit: Vec<Arc<dyn AuditSink>>,
+    tools: Vec<Arc<dyn Tool>>,
+    retriever: Option<Arc<dyn Retriever>>,
+    dictionary: Option<Dictionary>,
 }
 
 impl AssistantBuilder {
+    /// Retrieves golden queries, documents and dictionary entries for each question.
+    pub fn retriever(mut self, retriever: Arc<dyn Retriever>) -> Self {
+        self.retriever = Some(retriever);
+        self
+    }
+    /// Merges a data dictionary onto the live schema; its `pii: true` columns join the
+    /// guard's PII policy.
+    pub fn dictionary(mut self, dictionary: Dictionary) -> Self {
+        self.dictionary = Some(dictionary);
+        self
+    }
+    /// Sets the default answering mode.
+    pub fn mode(mut self, mode: AskMode) -> Self {
+        self.config.mode = mode;
+        self
+    }
+    /// Sets the per-request budgets.
+    pub fn budget(mut self, budget: Budget) -> Self {
+        self.config.budget = budget;
+        self
+    }
+    /// Registers a tool for agent mode (under the same budgets as the built-ins).
+    pub fn tool(mut self, tool: Arc<dyn Tool>) -> Self {
+        self.tools.push(tool);
+        self
+    }
     /// Replaces the whole configuration.
     pub fn config(mut self, config: AssistantConfig) -> Self {
         self.config = config;
@@ -221,6 +370,9 @@ impl AssistantBuilder {
     pub fn build(self) -> Assistant {
         let mut policy = self.config.policy.clone();
         policy.dialect = self.connection.dialect();
+        if let Some(dictionary) = &self.dictionary {
+            policy = policy.with_pii_columns(dictionary.pii_columns().into_iter().map(|c| (c.table, c.column)));
+        }
         Assistant {
             inner: Arc::new(Inner {
                 provider: self.provider,
@@ -228,6 +380,9 @@ impl AssistantBuilder {
                 connection: self.connection,
                 config: self.config,
                 audit: self.audit,
+                tools: self.tools,
+                retriever: self.retriever,
+                dictionary: self.dictionary,
                 schema: Mutex::new(None),
             }),
         }
@@ -237,7 +392,7 @@ impl AssistantBuilder {
 impl Assistant {
     /// Starts building an assistant over this model and database.
     pub fn builder(provider: Arc<dyn LlmProvider>, connection: Arc<dyn Connection>) -> AssistantBuilder {
-        AssistantBuilder { provider, connection, config: AssistantConfig::default(), audit: Vec::new() }
+        AssistantBuilder { provider, connection, config: AssistantConfig::default(), audit: Vec::new(), tools: Vec::new(), retriever: None, dictionary: None }
     }
 
     /// The database.
@@ -278,7 +433,13 @@ impl Assistant {
         {
             return Ok(c.schema.clone());
         }
-        let schema = Arc::new(self.inner.connection.introspect(&Default::default()).await?);
+        let mut schema = self.inner.connection.introspect(&Default::default()).await?;
+        if let Some(dictionary) = &self.inner.dictionary {
+            for warning in dictionary.apply(&mut schema) {
+                tracing::warn!(?warning, "data dictionary entry does not match the live schema");
+            }
+        }
+        let schema = Arc::new(schema);
         *cached = Some(CachedSchema { loaded: Instant::now(), schema: schema.clone() });
         Ok(schema)
     }

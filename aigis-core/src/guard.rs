@@ -4,16 +4,32 @@
 //! `GuardedSql`: so nothing reaches a database without passing here. The text that runs is
 //! always re-rendered from the checked AST, never the original input.
 
-use std::collections::BTreeMap;
-use std::ops::ControlFlow;
+mod columns;
+mod compiled;
+mod functions;
+mod limit;
+mod names;
+pub mod policy;
+mod render;
+mod resolve;
+mod scope;
+mod structure;
+mod walk;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use sqlparser::ast::{Expr, LimitClause, Query, SetExpr, Statement, Value as SqlValue, Visit, Visitor};
-use sqlparser::parser::Parser;
+use sqlparser::ast::{Query, Statement, Visit};
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::Tokenizer;
+
+pub use policy::{ColumnAction, FunctionPolicy, Limits, ParamType, Policy, TablePolicy};
 
 use crate::dialect::Dialect;
 use crate::{Error, Result};
+use compiled::Compiled;
+use names::QualName;
 
 /// A rule the SQL broke, with a stable code and a message the model can act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -40,34 +56,22 @@ pub struct Note {
     pub message: String,
 }
 
-/// What the guard enforces.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct Policy {
-    /// Dialect to parse and render with.
-    pub dialect: Dialect,
-    /// Maximum rows a query may return: a LIMIT is added or clamped to this.
-    pub max_rows: u64,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Self { dialect: Dialect::Generic, max_rows: 1000 }
-    }
-}
-
-impl Policy {
-    /// A default policy for a dialect.
-    pub fn for_dialect(dialect: Dialect) -> Self {
-        Self { dialect, ..Self::default() }
+impl Note {
+    /// A note with this code and message.
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self { code: code.to_string(), message: message.into() }
     }
 }
 
 /// Values bound into row scopes, from the caller's context (e.g. the user's store ids).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct GuardContext {
-    /// Named parameters.
+    /// Named parameters for row scopes (`:store_ids` binds `params["store_ids"]`).
+    #[serde(default)]
     pub params: BTreeMap<String, serde_json::Value>,
+    /// Relations known to be views (e.g. from introspection), for the views-only mode.
+    #[serde(default)]
+    pub views: BTreeSet<String>,
 }
 
 /// SQL that passed the guard: the only thing a [`crate::Connection`] will execute.
@@ -99,8 +103,11 @@ pub struct Verdict {
     pub violations: Vec<Violation>,
     /// What was rewritten.
     pub notes: Vec<Note>,
-    /// Tables the query reads.
+    /// Base tables the query reads (CTE names resolved away).
     pub tables: Vec<String>,
+    /// Columns the query references, as written.
+    #[serde(default)]
+    pub columns: Vec<String>,
     #[serde(skip)]
     #[schemars(skip)]
     guarded: Option<GuardedSql>,
@@ -108,7 +115,15 @@ pub struct Verdict {
 
 impl Verdict {
     fn rejected(violations: Vec<Violation>) -> Self {
-        Self { allowed: false, sql: None, violations, notes: Vec::new(), tables: Vec::new(), guarded: None }
+        Self {
+            allowed: false,
+            sql: None,
+            violations,
+            notes: Vec::new(),
+            tables: Vec::new(),
+            columns: Vec::new(),
+            guarded: None,
+        }
     }
 
     /// The SQL to execute, when allowed.
@@ -135,15 +150,40 @@ impl Verdict {
 /// assert_eq!(verdict.sql.as_deref(), Some("SELECT name FROM customers LIMIT 1000"));
 /// assert!(!guard.check("DROP TABLE customers", &GuardContext::default()).allowed);
 /// ```
-#[derive(Debug, Clone)]
 pub struct Guard {
     policy: Policy,
+    compiled: Compiled,
+    template: Option<Query>,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard").field("policy", &self.policy).finish()
+    }
+}
+
+impl Clone for Guard {
+    fn clone(&self) -> Self {
+        Self::new(self.policy.clone())
+    }
 }
 
 impl Guard {
-    /// A guard enforcing this policy.
+    /// A guard enforcing this policy. Problems in the policy (a row scope that does not parse)
+    /// make every check fail with `policy_error`; use [`Guard::try_new`] to see them up front.
     pub fn new(policy: Policy) -> Self {
-        Self { policy }
+        let compiled = Compiled::new(&policy);
+        let template = scope::template(policy.dialect);
+        Self { policy, compiled, template }
+    }
+
+    /// A guard, or [`Error::Config`] when the policy itself is invalid.
+    pub fn try_new(policy: Policy) -> Result<Self> {
+        let guard = Self::new(policy);
+        match guard.compiled.errors.first() {
+            Some(e) => Err(Error::Config(format!("invalid guard policy: {e}"))),
+            None => Ok(guard),
+        }
     }
 
     /// The policy enforced.
@@ -152,111 +192,151 @@ impl Guard {
     }
 
     /// Checks one input; never panics, whatever the input.
-    pub fn check(&self, sql: &str, _ctx: &GuardContext) -> Verdict {
-        let dialect = self.policy.dialect.parser_dialect();
-        let mut statements = match Parser::parse_sql(dialect.as_ref(), sql) {
-            Ok(s) => s,
-            Err(e) => return Verdict::rejected(vec![Violation::new("parse_error", format!("the SQL does not parse: {e}"))]),
+    pub fn check(&self, sql: &str, ctx: &GuardContext) -> Verdict {
+        if let Some(e) = self.compiled.errors.first() {
+            return Verdict::rejected(vec![Violation::new("policy_error", format!("the guard policy is invalid: {e}"))]);
+        }
+        let limits = &self.policy.limits;
+        if sql.len() > limits.max_input_bytes {
+            return Verdict::rejected(vec![structure::too_complex(format!(
+                "it is {} bytes long and the limit is {}",
+                sql.len(),
+                limits.max_input_bytes
+            ))]);
+        }
+        if let Some(v) = structure::raw_text(sql) {
+            return Verdict::rejected(vec![v]);
+        }
+        let query = match self.parse(sql) {
+            Ok(q) => q,
+            Err(v) => return Verdict::rejected(vec![v]),
         };
+        self.check_query(query, ctx)
+    }
+
+    /// Tokenizes, pre-scans and parses exactly one query.
+    fn parse(&self, sql: &str) -> std::result::Result<Box<Query>, Violation> {
+        let dialect = self.policy.dialect.parser_dialect();
+        let tokens = Tokenizer::new(dialect.as_ref(), sql)
+            .tokenize_with_location()
+            .map_err(|e| Violation::new("parse_error", format!("the SQL does not parse: {e}; write one valid SELECT statement")))?;
+        if let Some(v) = structure::prescan(&tokens, &self.policy.limits) {
+            return Err(v);
+        }
+        let mut statements = Parser::new(dialect.as_ref())
+            .with_recursion_limit(self.policy.limits.max_nesting)
+            .with_tokens_with_locations(tokens)
+            .parse_statements()
+            .map_err(|e| match e {
+                ParserError::RecursionLimitExceeded => {
+                    structure::too_complex("it nests subqueries or parentheses too deeply".into())
+                }
+                e => Violation::new("parse_error", format!("the SQL does not parse: {e}; write one valid SELECT statement")),
+            })?;
         match statements.len() {
-            0 => return Verdict::rejected(vec![Violation::new("empty", "no SQL statement was given")]),
+            0 => return Err(Violation::new("empty", "no SQL statement was given; write one SELECT statement")),
             1 => {}
             n => {
-                return Verdict::rejected(vec![Violation::new(
+                return Err(Violation::new(
                     "multiple_statements",
-                    format!("{n} statements were given; write exactly one SELECT statement"),
-                )]);
+                    format!("{n} statements were given; write exactly one SELECT statement with no `;` inside"),
+                ));
             }
         }
-        let Some(Statement::Query(mut query)) = statements.pop() else {
-            return Verdict::rejected(vec![Violation::new(
+        match statements.pop() {
+            Some(Statement::Query(query)) => Ok(query),
+            _ => Err(Violation::new(
                 "not_a_query",
-                "only read-only SELECT queries are allowed; rewrite it as a single SELECT",
-            )]);
-        };
-        let mut finder = WriteFinder::default();
-        let _ = query.visit(&mut finder);
-        if !finder.violations.is_empty() {
-            return Verdict::rejected(finder.violations);
+                "only read-only SELECT queries are allowed; rewrite it as a single SELECT (no DDL, DML, SET, EXPLAIN or transaction control)",
+            )),
         }
+    }
+
+    fn check_query(&self, mut query: Box<Query>, ctx: &GuardContext) -> Verdict {
+        let c = &self.compiled;
+        let ctx_views: Vec<QualName> = ctx.views.iter().filter_map(|v| QualName::from_config(v, c.dialect)).collect();
+        let mut analyzer = walk::Analyzer::new(c, &ctx_views);
+        let _ = query.visit(&mut analyzer);
+        let mut violations = std::mem::take(&mut analyzer.violations);
+        if analyzer.joins > self.policy.limits.max_joins {
+            violations.push(structure::too_complex(format!(
+                "it has {} joins and the limit is {}",
+                analyzer.joins, self.policy.limits.max_joins
+            )));
+        }
+        self.check_cte_names(&analyzer, &mut violations);
+        let masked = columns::check(c, &analyzer, &mut violations);
+        let mut tables: Vec<String> = analyzer.tables.iter().map(|t| t.name.display()).collect();
+        tables.sort();
+        tables.dedup();
+        let mut cols: Vec<String> = analyzer.columns.iter().map(|c| c.written.clone()).collect();
+        cols.sort();
+        cols.dedup();
+
+        // Bind the scopes of the tables actually read.
+        let mut bound = Vec::new();
+        for t in &analyzer.tables {
+            if let Some(pred) = c.scope_for(&t.name)
+                && !bound.iter().any(|(n, _): &(QualName, _)| *n == t.name)
+            {
+                match scope::bind(pred, &ctx.params, &self.policy.params) {
+                    Ok(expr) => bound.push((t.name.clone(), expr)),
+                    Err(v) => violations.push(v),
+                }
+            }
+        }
+        drop(analyzer);
+        if !violations.is_empty() {
+            dedup_violations(&mut violations);
+            let mut v = Verdict::rejected(violations);
+            v.tables = tables;
+            v.columns = cols;
+            return v;
+        }
+
         let mut notes = Vec::new();
-        clamp_limit(&mut query, self.policy.max_rows, &mut notes);
-        let rendered = query.to_string();
+        columns::mask(&mut *query, &masked, c, &mut notes);
+        if let Some(template) = &self.template {
+            scope::apply(&mut *query, &bound, template, c.dialect, &mut notes);
+        }
+        limit::enforce(&mut query, self.policy.max_rows, &mut notes);
+        let rendered = match render::render(&mut query, c.dialect) {
+            Ok(text) => text,
+            Err(v) => return Verdict::rejected(vec![v]),
+        };
         Verdict {
             allowed: true,
             sql: Some(rendered.clone()),
             violations: Vec::new(),
             notes,
-            tables: Vec::new(),
+            tables,
+            columns: cols,
             guarded: Some(GuardedSql { sql: rendered, dialect: self.policy.dialect }),
         }
     }
-}
 
-/// Finds statements nested inside a query (writable CTEs) and `SELECT … INTO`.
-#[derive(Default)]
-struct WriteFinder {
-    depth: usize,
-    violations: Vec<Violation>,
-}
-
-impl Visitor for WriteFinder {
-    type Break = ();
-
-    fn pre_visit_statement(&mut self, statement: &Statement) -> ControlFlow<()> {
-        if !matches!(statement, Statement::Query(_)) {
-            self.violations.push(Violation::new("write_in_query", "the query contains a statement that is not a SELECT"));
-        }
-        self.depth += 1;
-        ControlFlow::Continue(())
-    }
-
-    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
-        if let SetExpr::Select(select) = query.body.as_ref()
-            && select.into.is_some()
-        {
-            self.violations.push(Violation::new("write_in_query", "SELECT … INTO writes a table; remove INTO"));
-        }
-        if matches!(query.body.as_ref(), SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_)) {
-            self.violations.push(Violation::new("write_in_query", "the query contains INSERT, UPDATE, DELETE or MERGE"));
-        }
-        ControlFlow::Continue(())
-    }
-}
-
-fn clamp_limit(query: &mut Query, max_rows: u64, notes: &mut Vec<Note>) {
-    let max_expr = Expr::value(SqlValue::Number(max_rows.to_string(), false));
-    let current = match &query.limit_clause {
-        Some(LimitClause::LimitOffset { limit: Some(Expr::Value(v)), .. }) => literal_u64(&v.value),
-        Some(LimitClause::OffsetCommaLimit { limit: Expr::Value(v), .. }) => literal_u64(&v.value),
-        _ => None,
-    };
-    match (&mut query.limit_clause, current) {
-        (_, Some(n)) if n <= max_rows => {}
-        (Some(LimitClause::LimitOffset { limit, .. }), _) => {
-            let existed = limit.is_some();
-            *limit = Some(max_expr);
-            notes.push(Note {
-                code: if existed { "limit_clamped" } else { "limit_added" }.into(),
-                message: format!("LIMIT set to {max_rows}"),
-            });
-        }
-        (Some(LimitClause::OffsetCommaLimit { limit, .. }), _) => {
-            *limit = max_expr;
-            notes.push(Note { code: "limit_clamped".into(), message: format!("LIMIT set to {max_rows}") });
-        }
-        (None, _) => {
-            query.limit_clause = Some(LimitClause::LimitOffset { limit: Some(max_expr), offset: None, limit_by: Vec::new() });
-            notes.push(Note { code: "limit_added".into(), message: format!("LIMIT {max_rows} added") });
+    /// A CTE may not take the name of a base table it would hide: the reader (and a policy
+    /// written for the table) would take one for the other.
+    fn check_cte_names(&self, a: &walk::Analyzer<'_>, violations: &mut Vec<Violation>) {
+        let c = &self.compiled;
+        for name in &a.cte_names {
+            let as_table = QualName { schema: None, table: name.clone() };
+            let named_in_policy = c.allow.iter().chain(&c.deny).chain(c.scopes.iter().map(|(n, _)| n)).chain(c.columns.iter().map(|(n, _)| n))
+                .any(|e| as_table.matched_by(e, true, None));
+            let read_in_query = a.tables.iter().any(|t| t.name.table == *name);
+            if named_in_policy || read_in_query {
+                violations.push(Violation::new(
+                    "cte_shadows_table",
+                    format!("the CTE name `{name}` hides a table of the same name; rename the CTE (e.g. `{name}_cte`)"),
+                ));
+            }
         }
     }
 }
 
-fn literal_u64(value: &SqlValue) -> Option<u64> {
-    match value {
-        SqlValue::Number(n, _) => n.parse().ok(),
-        _ => None,
-    }
+fn dedup_violations(violations: &mut Vec<Violation>) {
+    let mut seen = BTreeSet::new();
+    violations.retain(|v| seen.insert((v.code.clone(), v.message.clone())));
 }
 
 #[cfg(test)]

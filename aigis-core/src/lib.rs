@@ -19,30 +19,38 @@
 //! ```
 
 pub mod audit;
+pub mod chart;
 pub mod connection;
 #[cfg(feature = "sqlite")]
 pub mod demo;
 pub mod dialect;
+pub mod dictionary;
 pub mod engine;
 pub mod error;
 pub mod event;
 pub mod guard;
+pub mod knowledge;
 pub mod provider;
 pub mod schema_prompt;
 pub mod secret;
 pub mod tool;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use audit::{AuditEvent, AuditSink, AuditStatus};
 pub use connection::{
     Connection, ConnectionConfig, ExecLimits, IntrospectOptions, QueryResult, Schema, TlsMode, connect, connect_config,
 };
 pub use dialect::Dialect;
-pub use engine::{Answer, AskRequest, Assistant, AssistantBuilder, AssistantConfig, Turn};
+pub use dictionary::{Dictionary, DictionaryWarning, PiiColumn};
+pub use engine::{Answer, AskMode, AskRequest, Assistant, AssistantBuilder, AssistantConfig, Budget, Conversation, ExecutedQuery, Turn};
 pub use error::{DbErrorKind, Error, LlmErrorKind, Result};
 pub use event::{Event, EventStream, Stage, Usage, event_schema};
 pub use guard::{Guard, GuardContext, GuardedSql, Policy, Verdict, Violation};
+pub use knowledge::{Bm25Retriever, KnowledgeBase, KnowledgeHit, KnowledgeItem, Retriever, render_knowledge};
 pub use provider::{
     ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChatStream, LlmProvider, ProviderConfig, ProviderKind,
 };
+pub use schema_prompt::{PreparedSchema, RenderOptions, RenderedSchema, SchemaRenderer};
 pub use secret::SecretBox;
 pub use tool::{Tool, ToolContext, ToolOutput};

@@ -11,6 +11,23 @@ use serde::{Deserialize, Serialize};
 use crate::Result;
 use crate::event::Usage;
 
+pub mod anthropic;
+pub mod env;
+pub mod fallback;
+pub mod gemini;
+pub mod http;
+pub mod openai;
+pub mod registry;
+pub mod resilience;
+
+pub use anthropic::AnthropicProvider;
+pub use fallback::{FallbackModel, FallbackProvider};
+pub use gemini::GeminiProvider;
+pub use http::ApiKey;
+pub use openai::OpenAiProvider;
+pub use registry::{ModelEntry, ModelRegistry, SecretOpener};
+pub use resilience::{ResilienceConfig, ResilientProvider};
+
 /// A stream of chunks from a provider.
 pub type ChatStream = BoxStream<'static, Result<ChatChunk>>;
 
@@ -214,29 +231,34 @@ pub trait LlmProvider: Send + Sync {
     async fn stream(&self, request: ChatRequest) -> Result<ChatStream>;
 }
 
-/// Collects a stream into a complete response (text, tool calls, usage).
-pub async fn collect_stream(mut stream: ChatStream, model: String) -> Result<ChatResponse> {
-    use futures::StreamExt;
-    let mut response = ChatResponse {
-        model,
-        content: String::new(),
-        tool_calls: Vec::new(),
-        usage: Usage::default(),
-        finish_reason: None,
-    };
-    while let Some(chunk) = stream.next().await {
-        match chunk? {
-            ChatChunk::Delta { text } => response.content.push_str(&text),
+/// The instruction that replaces `response_format` for a model that lacks structured output.
+pub(crate) fn format_instruction(format: &ResponseFormat) -> String {
+    match format {
+        ResponseFormat::Text => String::new(),
+        ResponseFormat::JsonObject => "Reply with exactly one JSON object and nothing else.".into(),
+        ResponseFormat::JsonSchema { name, schema } => format!(
+            "Reply with exactly one JSON object and nothing else (no prose, no code fence). \
+             It must match this JSON Schema (named {name}): {schema}"
+        ),
+    }
+}
+
+impl ChatResponse {
+    /// An empty response from `model`, to fill chunk by chunk.
+    pub fn empty(model: impl Into<String>) -> Self {
+        Self { model: model.into(), content: String::new(), tool_calls: Vec::new(), usage: Usage::default(), finish_reason: None }
+    }
+
+    /// Folds one streamed chunk into the response (tool-call parts join by index).
+    pub fn push_chunk(&mut self, chunk: ChatChunk) {
+        match chunk {
+            ChatChunk::Delta { text } => self.content.push_str(&text),
             ChatChunk::ToolCallDelta { index, id, name, arguments } => {
                 let index = index as usize;
-                while response.tool_calls.len() <= index {
-                    response.tool_calls.push(ToolCall {
-                        id: String::new(),
-                        name: String::new(),
-                        arguments: String::new(),
-                    });
+                while self.tool_calls.len() <= index {
+                    self.tool_calls.push(ToolCall { id: String::new(), name: String::new(), arguments: String::new() });
                 }
-                let call = &mut response.tool_calls[index];
+                let call = &mut self.tool_calls[index];
                 if let Some(id) = id {
                     call.id = id;
                 }
@@ -245,10 +267,19 @@ pub async fn collect_stream(mut stream: ChatStream, model: String) -> Result<Cha
                 }
                 call.arguments.push_str(&arguments);
             }
-            ChatChunk::Usage(usage) => response.usage = usage,
-            ChatChunk::Model { model } => response.model = model,
-            ChatChunk::Finish { reason } => response.finish_reason = Some(reason),
+            ChatChunk::Usage(usage) => self.usage = usage,
+            ChatChunk::Model { model } => self.model = model,
+            ChatChunk::Finish { reason } => self.finish_reason = Some(reason),
         }
+    }
+}
+
+/// Collects a stream into a complete response (text, tool calls, usage).
+pub async fn collect_stream(mut stream: ChatStream, model: String) -> Result<ChatResponse> {
+    use futures::StreamExt;
+    let mut response = ChatResponse::empty(model);
+    while let Some(chunk) = stream.next().await {
+        response.push_chunk(chunk?);
     }
     Ok(response)
 }
@@ -293,7 +324,9 @@ pub enum ProviderKind {
 }
 
 /// Plain configuration of one provider: what each binding maps its options onto.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+///
+/// `Debug` hides the API key.
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ProviderConfig {
     /// Which API.
@@ -308,21 +341,40 @@ pub struct ProviderConfig {
     pub fallback_models: Vec<String>,
 }
 
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("kind", &self.kind)
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &ApiKey::new(self.api_key.clone()))
+            .field("fallback_models", &self.fallback_models)
+            .finish()
+    }
+}
+
 impl ProviderConfig {
-    /// Reads `AIGIS_LLM_*` (and the usual provider variables) from the environment.
+    /// Reads `AIGIS_LLM_*` (and the usual provider variables) from the process environment.
+    ///
+    /// See [`env`] for the variables and their precedence. Succeeds even when nothing is set;
+    /// [`ProviderConfig::build`] then says what to set.
     pub fn from_env() -> crate::Result<Self> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        Ok(Self {
-            kind: ProviderKind::Openai,
-            base_url: var("AIGIS_LLM_BASE_URL").or_else(|| var("OPENAI_BASE_URL")),
-            model: var("AIGIS_LLM_MODEL"),
-            api_key: var("AIGIS_LLM_API_KEY").or_else(|| var("OPENAI_API_KEY")),
-            fallback_models: Vec::new(),
-        })
+        env::from_vars(|k| std::env::var(k).ok())
     }
 
-    /// Builds the provider.
+    /// Like [`ProviderConfig::from_env`], reading variables through `get` (tests pass a map).
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> crate::Result<Self> {
+        env::from_vars(get)
+    }
+
+    /// Builds the provider, with default timeouts and retries, and the fallback chain when
+    /// `fallback_models` is set.
     pub fn build(&self) -> crate::Result<std::sync::Arc<dyn LlmProvider>> {
-        Err(crate::Error::Unsupported("providers not implemented yet".into()))
+        env::build(self)
+    }
+
+    /// Like [`ProviderConfig::build`] with these timeouts and retries.
+    pub fn build_with(&self, resilience: &ResilienceConfig) -> crate::Result<std::sync::Arc<dyn LlmProvider>> {
+        env::build_with(self, resilience)
     }
 }

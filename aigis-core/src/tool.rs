@@ -1,26 +1,58 @@
-//! Tools the model (or an application) can call: the [`Tool`] trait.
+//! Tools the model (or an application) can call: the [`Tool`] trait and the built-ins
+//! (`ask_database`, `run_sql`, `describe_schema`, `make_chart`) in [`builtin`].
 
-use std::sync::Arc;
+pub mod builtin;
+
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
-use crate::connection::Connection;
+use crate::connection::QueryResult;
+use crate::engine::{Assistant, ExecutedQuery};
 use crate::event::Event;
-use crate::guard::{Guard, GuardContext};
+use crate::guard::GuardContext;
+use crate::provider::ToolSpec;
 
 /// What a tool sees when called.
 #[derive(Clone)]
 pub struct ToolContext {
     /// The request this call belongs to.
     pub request_id: String,
-    /// The database of the request.
-    pub connection: Arc<dyn Connection>,
-    /// The guard every SQL must pass.
-    pub guard: Arc<Guard>,
-    /// Scope parameters of the caller.
+    /// The assistant (its database, guard, model and limits).
+    pub assistant: Assistant,
+    /// Scope parameters of the caller, applied by the guard to every query.
     pub guard_context: GuardContext,
+    /// Model to use for nested calls.
+    pub model: Option<String>,
+    /// Queries run so far in this request (shared by the tools of one request).
+    pub results: Arc<Mutex<Vec<ExecutedQuery>>>,
+}
+
+impl ToolContext {
+    /// A context for calling tools outside a request (e.g. from an application).
+    pub fn new(assistant: Assistant) -> Self {
+        Self {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            assistant,
+            guard_context: GuardContext::default(),
+            model: None,
+            results: Arc::default(),
+        }
+    }
+
+    /// Remembers a query's result for later tools (e.g. `make_chart`).
+    pub fn record_result(&self, query: ExecutedQuery) {
+        if let Ok(mut results) = self.results.lock() {
+            results.push(query);
+        }
+    }
+
+    /// The most recent result, if any.
+    pub fn last_result(&self) -> Option<QueryResult> {
+        self.results.lock().ok().and_then(|r| r.last().map(|q| q.result.clone()))
+    }
 }
 
 /// What a tool returns.
@@ -28,7 +60,7 @@ pub struct ToolContext {
 pub struct ToolOutput {
     /// The result, as JSON, handed back to the model.
     pub content: serde_json::Value,
-    /// Events to emit on the answer's stream (rows, chart...).
+    /// Events to emit on the answer's stream (sql, guard, rows, chart...).
     #[serde(skip)]
     pub events: Vec<Event>,
 }
@@ -46,4 +78,9 @@ pub trait Tool: Send + Sync {
     fn parameters(&self) -> serde_json::Value;
     /// Runs the tool.
     async fn call(&self, args: serde_json::Value, ctx: &ToolContext) -> Result<ToolOutput>;
+
+    /// The description handed to the model.
+    fn spec(&self) -> ToolSpec {
+        ToolSpec { name: self.name().to_string(), description: self.description().to_string(), parameters: self.parameters() }
+    }
 }

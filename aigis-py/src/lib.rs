@@ -1,1 +1,40 @@
-//! Python bindings (placeholder until the binding work lands).
+//! Python bindings of Aigis: the `aigis._aigis` extension module behind the `aigis` package.
+//!
+//! No logic lives here: newtypes over the core types, one error mapping ([`error::to_py_err`]),
+//! and event streams exposed as sync and async iterators of dicts in the core event schema.
+//! Blocking calls release the GIL and run on the shared tokio runtime of pyo3-async-runtimes.
+
+mod assistant;
+mod error;
+mod guard;
+mod stream;
+
+use pyo3::prelude::*;
+
+/// The tokio runtime every blocking and async call runs on.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    pyo3_async_runtimes::tokio::get_runtime()
+}
+
+/// The JSON Schema of the events every surface emits, as a dict.
+#[pyfunction]
+fn event_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    Ok(pythonize::pythonize(py, &aigis_core::event_schema())?)
+}
+
+/// The `aigis._aigis` module.
+#[pymodule]
+fn _aigis(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(guard::guard, m)?)?;
+    m.add_function(wrap_pyfunction!(event_schema, m)?)?;
+    m.add_class::<guard::PyVerdict>()?;
+    m.add_class::<guard::PyViolation>()?;
+    m.add_class::<guard::PyNote>()?;
+    m.add_class::<assistant::PyAssistant>()?;
+    m.add_class::<assistant::PyAnswer>()?;
+    m.add_class::<stream::PyEventStream>()?;
+    m.add_class::<stream::PyAsyncEventStream>()?;
+    error::register(m)?;
+    Ok(())
+}

@@ -2,18 +2,27 @@
 
 /// Returns the SQL in a reply, or `None` when there is none.
 ///
-/// A fenced block wins (a ```sql fence first, then any fence). Otherwise the text from the
-/// first line that starts with `SELECT` or `WITH` to the end of the reply. The guard, not this
-/// function, decides whether what comes back is acceptable: several statements are returned
-/// as they are so the guard can reject them with a clear reason.
+/// A fenced block wins (a ```sql fence first, then any fence). Otherwise the block from the
+/// first line that starts a statement up to the next blank line, cut to its longest prefix of
+/// lines that parses, so prose after the SQL is dropped. The guard, not this function, decides
+/// whether what comes back is acceptable: several statements are returned as they are so the
+/// guard can reject them with a clear reason.
 pub fn extract_sql(reply: &str) -> Option<String> {
     if let Some(sql) = fenced(reply) {
         return non_empty(sql);
     }
     let lines: Vec<&str> = reply.lines().collect();
     let start = lines.iter().position(|l| starts_statement(l.trim_start()))?;
-    let body = lines[start..].join("\n");
-    non_empty(&body)
+    let end = lines[start..].iter().position(|l| l.trim().is_empty()).map_or(lines.len(), |n| start + n);
+    let block = &lines[start..end];
+    let parses = |n: usize| {
+        let text = block[..n].join("\n");
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::GenericDialect {}, &text).is_ok()
+    };
+    // Replies are short, so trying each prefix is cheap; without a parsing prefix the whole
+    // block goes to the guard, which explains the problem to the model.
+    let keep = (1..=block.len()).rev().find(|n| parses(*n)).unwrap_or(block.len());
+    non_empty(&block[..keep].join("\n"))
 }
 
 fn fenced(reply: &str) -> Option<&str> {
@@ -70,6 +79,14 @@ mod tests {
     fn takes_bare_sql_after_prose() {
         let r = "Sure! The query is:\nSELECT name\nFROM t";
         assert_eq!(extract_sql(r).as_deref(), Some("SELECT name\nFROM t"));
+    }
+
+    #[test]
+    fn drops_prose_after_bare_sql() {
+        let r = "Here is the query:\nSELECT name\nFROM stores\nThis lists every store.";
+        assert_eq!(extract_sql(r).as_deref(), Some("SELECT name\nFROM stores"));
+        let stacked = "SELECT 1;\nDROP TABLE t;\nDone.";
+        assert_eq!(extract_sql(stacked).as_deref(), Some("SELECT 1;\nDROP TABLE t;"));
     }
 
     #[test]

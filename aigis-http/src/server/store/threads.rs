@@ -1,0 +1,212 @@
+//! Threads and their messages.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, json_col, new_id, now_ms};
+
+/// A thread.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadRow {
+    /// Id.
+    pub id: String,
+    /// Owner.
+    #[serde(skip)]
+    pub user_id: String,
+    /// Sanitised title.
+    pub title: String,
+    /// Selected model, if any.
+    pub model: Option<String>,
+    /// Selected connection, if any.
+    pub connection_id: Option<String>,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// Last change (ms).
+    pub updated_at: i64,
+}
+
+/// One message of a thread, with the events that rendered it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageRow {
+    /// Id.
+    pub id: String,
+    /// Order in the thread.
+    pub seq: i64,
+    /// `user` or `assistant`.
+    pub role: String,
+    /// The text.
+    pub content: String,
+    /// The SQL that answered (assistant messages).
+    pub sql: Option<String>,
+    /// `ok`, `error` or `cancelled`.
+    pub status: String,
+    /// The events, in order (rows previews cut to a few rows).
+    pub events: serde_json::Value,
+    /// Creation time (ms).
+    pub created_at: i64,
+}
+
+fn thread_of(row: &AnyRow) -> Result<ThreadRow, sqlx::Error> {
+    Ok(ThreadRow {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        title: row.try_get("title")?,
+        model: row.try_get("model")?,
+        connection_id: row.try_get("connection_id")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn message_of(row: &AnyRow) -> Result<MessageRow, sqlx::Error> {
+    Ok(MessageRow {
+        id: row.try_get("id")?,
+        seq: row.try_get("seq")?,
+        role: row.try_get("role")?,
+        content: row.try_get("content")?,
+        sql: row.try_get("sql_text")?,
+        status: row.try_get("status")?,
+        events: json_col(row, "events")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const COLUMNS: &str = "id, user_id, title, model, connection_id, created_at, updated_at";
+
+/// An exchange to persist: the question and the answer with its events.
+pub struct Exchange<'a> {
+    /// The user's text.
+    pub question: &'a str,
+    /// The answer text.
+    pub answer: &'a str,
+    /// The SQL that ran.
+    pub sql: Option<&'a str>,
+    /// `ok`, `error` or `cancelled`.
+    pub status: &'a str,
+    /// The events (JSON array).
+    pub events: &'a serde_json::Value,
+}
+
+impl Store {
+    /// Creates a thread.
+    pub async fn create_thread(&self, user_id: &str, title: &str) -> Result<ThreadRow, sqlx::Error> {
+        let (id, now) = (new_id(), now_ms());
+        sqlx::query(
+            "INSERT INTO threads (id, user_id, title, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(&id)
+        .bind(user_id)
+        .bind(title)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(ThreadRow { id, user_id: user_id.into(), title: title.into(), model: None, connection_id: None, created_at: now, updated_at: now })
+    }
+
+    /// A user's thread; `None` for another user's.
+    pub async fn thread(&self, user_id: &str, id: &str) -> Result<Option<ThreadRow>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM threads WHERE id = $1 AND user_id = $2");
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(user_id).fetch_optional(self.pool()).await?.as_ref().map(thread_of).transpose()
+    }
+
+    /// A user's threads, most recent first.
+    pub async fn threads(&self, user_id: &str) -> Result<Vec<ThreadRow>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM threads WHERE user_id = $1 ORDER BY updated_at DESC, id");
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_all(self.pool()).await?.iter().map(thread_of).collect()
+    }
+
+    /// Saves title, model and connection of a thread.
+    pub async fn update_thread(&self, t: &ThreadRow) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE threads SET title = $1, model = $2, connection_id = $3, updated_at = $4 WHERE id = $5 AND user_id = $6",
+        )
+        .bind(&t.title)
+        .bind(&t.model)
+        .bind(&t.connection_id)
+        .bind(now_ms())
+        .bind(&t.id)
+        .bind(&t.user_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a thread and its messages.
+    pub async fn delete_thread(&self, user_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        let res = sqlx::query("DELETE FROM threads WHERE id = $1 AND user_id = $2").bind(id).bind(user_id).execute(&mut *tx).await?;
+        if res.rows_affected() > 0 {
+            sqlx::query("DELETE FROM messages WHERE thread_id = $1").bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    /// The messages of a thread, in order.
+    pub async fn messages(&self, thread_id: &str) -> Result<Vec<MessageRow>, sqlx::Error> {
+        sqlx::query(
+            "SELECT id, seq, role, content, sql_text, status, events, created_at FROM messages WHERE thread_id = $1 ORDER BY seq",
+        )
+        .bind(thread_id)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(message_of)
+        .collect()
+    }
+
+    /// One message of a thread.
+    pub async fn message(&self, thread_id: &str, id: &str) -> Result<Option<MessageRow>, sqlx::Error> {
+        sqlx::query(
+            "SELECT id, seq, role, content, sql_text, status, events, created_at FROM messages WHERE thread_id = $1 AND id = $2",
+        )
+        .bind(thread_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .as_ref()
+        .map(message_of)
+        .transpose()
+    }
+
+    /// Persists the user message and the assistant message in one transaction.
+    pub async fn save_exchange(&self, thread_id: &str, ex: Exchange<'_>) -> Result<(), sqlx::Error> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await?;
+        // The first write takes the write lock, so `seq` cannot race with another exchange.
+        sqlx::query("UPDATE threads SET updated_at = $1 WHERE id = $2").bind(now).bind(thread_id).execute(&mut *tx).await?;
+        let next: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM messages WHERE thread_id = $1")
+            .bind(thread_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("m")?;
+        let insert = "INSERT INTO messages (id, thread_id, seq, role, content, sql_text, status, events, created_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        sqlx::query(insert)
+            .bind(new_id())
+            .bind(thread_id)
+            .bind(next + 1)
+            .bind("user")
+            .bind(ex.question)
+            .bind(None::<String>)
+            .bind("ok")
+            .bind("[]")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(insert)
+            .bind(new_id())
+            .bind(thread_id)
+            .bind(next + 2)
+            .bind("assistant")
+            .bind(ex.answer)
+            .bind(ex.sql)
+            .bind(ex.status)
+            .bind(ex.events.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+}
