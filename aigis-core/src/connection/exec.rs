@@ -70,3 +70,30 @@ where
         .map(|row| row.into_iter().map(|v| truncate_value(v, options.value_truncate)).collect())
         .collect())
 }
+
+/// Cancels a running statement server-side if the future running it is dropped (the caller
+/// went away) before [`CancelOnDrop::disarm`]: without this the server would keep working
+/// until the statement timeout.
+pub(crate) struct CancelOnDrop {
+    cancel: Option<Box<dyn FnOnce() -> futures::future::BoxFuture<'static, ()> + Send>>,
+}
+
+impl CancelOnDrop {
+    /// Arms `cancel`, which is spawned on the current tokio runtime on drop.
+    pub(crate) fn new(cancel: impl FnOnce() -> futures::future::BoxFuture<'static, ()> + Send + 'static) -> Self {
+        Self { cancel: Some(Box::new(cancel)) }
+    }
+
+    /// The statement finished: nothing to cancel.
+    pub(crate) fn disarm(&mut self) {
+        self.cancel = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let (Some(cancel), Ok(runtime)) = (self.cancel.take(), tokio::runtime::Handle::try_current()) {
+            runtime.spawn(cancel());
+        }
+    }
+}

@@ -3,7 +3,8 @@
 //! Every query runs in `BEGIN READ ONLY` with `statement_timeout` set for that transaction only
 //! (`set_config(…, true)`, the `SET LOCAL` form), as one prepared statement on the extended
 //! protocol, and is always rolled back: the server cancels a runaway statement itself, and the
-//! pooled connection keeps no setting, lock or open transaction afterwards.
+//! pooled connection keeps no setting, lock or open transaction afterwards. If the caller drops
+//! the future mid-query, the statement is cancelled (`pg_cancel_backend`) from a new connection.
 
 mod decode;
 mod introspect;
@@ -14,11 +15,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection as RawPgConnection, PgPool, PgPoolOptions, PgSslMode, Postgres};
-use sqlx::{Connection as _, Executor as _};
+use sqlx::{Connection as _, Executor as _, Row as _};
 
 use crate::connection::errors::{Phase, map_sqlx_error, url_password};
 use crate::connection::catalog::quoted_name;
-use crate::connection::exec::{sample_rows, stream_query};
+use crate::connection::exec::{CancelOnDrop, sample_rows, stream_query};
 use crate::connection::{
     Connection, ConnectionConfig, ExecLimits, IntrospectOptions, QueryResult, Schema, TlsMode,
 };
@@ -139,12 +140,23 @@ impl PostgresConnection {
         let outcome = async {
             let mut tx = conn.begin_with("BEGIN READ ONLY").await.map_err(|e| self.map(e, Phase::Query))?;
             let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
-            sqlx::query("SELECT set_config('statement_timeout', $1, true)")
+            let pid: i32 = sqlx::query("SELECT set_config('statement_timeout', $1, true), pg_backend_pid()")
                 .bind(format!("{ms}ms"))
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await
+                .and_then(|row| row.try_get(1))
                 .map_err(|e| self.map(e, Phase::Query))?;
+            let options = self.options.clone();
+            let mut cancel = CancelOnDrop::new(move || {
+                Box::pin(async move {
+                    if let Ok(mut c) = RawPgConnection::connect_with(&options).await {
+                        let _ = sqlx::query("SELECT pg_cancel_backend($1)").bind(pid).execute(&mut c).await;
+                        let _ = c.close().await;
+                    }
+                })
+            });
             let result = work(&mut tx).await;
+            cancel.disarm();
             let rollback = tx.rollback().await.map_err(|e| self.map(e, Phase::Query));
             let value = result?;
             rollback?;

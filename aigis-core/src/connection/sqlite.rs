@@ -20,7 +20,7 @@ use sqlx::{Column as _, Decode, Row, TypeInfo, ValueRef};
 
 use crate::connection::errors::{Phase, map_sqlx_error};
 use crate::connection::catalog::quoted_name;
-use crate::connection::exec::{sample_rows, stream_query};
+use crate::connection::exec::{CancelOnDrop, sample_rows, stream_query};
 use crate::connection::value::{bytes_to_json, float_to_json};
 use crate::connection::{
     Column, Connection, ExecLimits, ForeignKey, IntrospectOptions, QueryResult, Schema, Table, TableKind,
@@ -99,10 +99,17 @@ impl SqliteConnection {
 
     async fn run(&self, sql: &GuardedSql, limits: &ExecLimits) -> Result<QueryResult> {
         let (mut conn, watchdog) = self.acquire(limits.timeout).await?;
+        // If this future is dropped mid-query, interrupt the statement at once.
+        let trip = watchdog.clone();
+        let mut cancel = CancelOnDrop::new(move || {
+            trip.trip();
+            Box::pin(async {})
+        });
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| map_sqlx_error(e, Phase::Query, None))?;
         let outcome = stream_query::<Sqlite, _>(&mut tx, sql.sql(), limits, None, decode_row).await;
         // Disarm before rolling back so the rollback itself is never interrupted.
         let timed_out = watchdog.disarm();
+        cancel.disarm();
         let rollback = tx.rollback().await;
         match outcome {
             Err(e) if timed_out => Err(timeout_error(limits.timeout, Some(e))),
@@ -143,6 +150,11 @@ impl Watchdog {
 
     fn may_continue(&self) -> bool {
         self.elapsed_ms() < self.deadline_ms.load(Ordering::Relaxed)
+    }
+
+    /// Makes the running statement stop now, unless the watchdog was disarmed.
+    fn trip(&self) {
+        let _ = self.deadline_ms.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| (d != u64::MAX).then_some(0));
     }
 
     /// Stops interrupting; returns whether the deadline had passed.
