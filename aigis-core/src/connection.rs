@@ -321,11 +321,13 @@ impl ConnectionConfig {
     }
 
     /// The pool size to use.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub(crate) fn pool_size(&self) -> u32 {
         self.max_connections.unwrap_or(5).max(1)
     }
 
     /// The acquire timeout to use.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub(crate) fn pool_acquire_timeout(&self) -> Duration {
         Duration::from_millis(self.acquire_timeout_ms.unwrap_or(5000))
     }

@@ -32,12 +32,15 @@ pub mod guard;
 pub mod knowledge;
 pub mod provider;
 pub mod schema_prompt;
+pub mod secret;
 pub mod tool;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use audit::{AuditEvent, AuditSink, AuditStatus};
-pub use connection::{Connection, ExecLimits, IntrospectOptions, QueryResult, Schema, connect};
+pub use connection::{
+    Connection, ConnectionConfig, ExecLimits, IntrospectOptions, QueryResult, Schema, TlsMode, connect, connect_config,
+};
 pub use dialect::Dialect;
 pub use dictionary::{Dictionary, DictionaryWarning, PiiColumn};
 pub use engine::{Answer, AskMode, AskRequest, Assistant, AssistantBuilder, AssistantConfig, Budget, Conversation, ExecutedQuery, Turn};
@@ -49,4 +52,5 @@ pub use provider::{
     ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChatStream, LlmProvider, ProviderConfig, ProviderKind,
 };
 pub use schema_prompt::{PreparedSchema, RenderOptions, RenderedSchema, SchemaRenderer};
+pub use secret::SecretBox;
 pub use tool::{Tool, ToolContext, ToolOutput};

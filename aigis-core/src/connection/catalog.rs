@@ -1,6 +1,9 @@
 //! Assembling a [`Schema`] from the flat rows of the catalog queries (one query per kind:
 //! relations, columns, keys), shared by the PostgreSQL and MySQL backends.
 
+// Only the server backends assemble catalogs; SQLite uses `quoted_name` alone.
+#![cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+
 use std::collections::BTreeMap;
 
 use crate::connection::{Column, ForeignKey, Table, TableKind};

@@ -24,6 +24,7 @@ pub(crate) fn map_sqlx_error(err: sqlx::Error, phase: Phase, secret: Option<&str
 
 /// The password in a `scheme://user:password@host/…` URL as written (maybe percent-encoded;
 /// [`map_sqlx_error`] scrubs both forms); `None` when the URL has none.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) fn url_password(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split(['/', '?']).next()?;
@@ -144,6 +145,7 @@ mod tests {
         ));
     }
 
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     #[test]
     fn finds_url_passwords() {
         assert_eq!(url_password("postgres://u:p%40ss@h:5432/db").as_deref(), Some("p%40ss"));

@@ -71,34 +71,29 @@ where
         .collect())
 }
 
-/// Cancels a running statement server-side when dropped while still armed: a consumer that
-/// goes away drops the future running the query, and that alone leaves the server working
+/// Cancels a running statement server-side if the future running it is dropped (the caller
+/// went away) before [`CancelOnDrop::disarm`]: without this the server would keep working
 /// until the statement timeout.
 pub(crate) struct CancelOnDrop {
-    cancel: Option<futures::future::BoxFuture<'static, std::result::Result<(), sqlx::Error>>>,
+    cancel: Option<Box<dyn FnOnce() -> futures::future::BoxFuture<'static, ()> + Send>>,
 }
 
 impl CancelOnDrop {
-    /// Arms a guard that runs `cancel` (on a connection of its own, since the pool may be
-    /// exhausted exactly when cancelling matters) if dropped before [`CancelOnDrop::disarm`].
-    pub(crate) fn new(cancel: impl std::future::Future<Output = std::result::Result<(), sqlx::Error>> + Send + 'static) -> Self {
-        Self { cancel: Some(Box::pin(cancel)) }
+    /// Arms `cancel`, which is spawned on the current tokio runtime on drop.
+    pub(crate) fn new(cancel: impl FnOnce() -> futures::future::BoxFuture<'static, ()> + Send + 'static) -> Self {
+        Self { cancel: Some(Box::new(cancel)) }
     }
 
     /// The statement finished: nothing to cancel.
-    pub(crate) fn disarm(mut self) {
+    pub(crate) fn disarm(&mut self) {
         self.cancel = None;
     }
 }
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        let (Some(cancel), Ok(runtime)) = (self.cancel.take(), tokio::runtime::Handle::try_current()) else { return };
-        runtime.spawn(async move {
-            if let Err(err) = cancel.await {
-                tracing::warn!(error = %err, "could not cancel an abandoned query");
-            }
-        });
+        if let (Some(cancel), Ok(runtime)) = (self.cancel.take(), tokio::runtime::Handle::try_current()) {
+            runtime.spawn(cancel());
+        }
     }
 }
-

@@ -5,7 +5,8 @@
 //! MySQL `max_execution_time`), set just before the transaction and reset to its default by the
 //! pool's release hook, so a pooled connection never keeps it, whether the call finished, failed
 //! or was dropped midway. Engines with neither variable get a client-side timeout instead, and
-//! the connection is closed rather than reused.
+//! the connection is closed rather than reused. If the caller drops the future mid-query, the
+//! statement is stopped with `KILL QUERY` from a new connection.
 
 mod decode;
 mod introspect;
@@ -173,14 +174,21 @@ impl MysqlConnection {
             if let Some(set) = self.timeout_var.set(timeout) {
                 conn.execute(AssertSqlSafe(set)).await.map_err(|e| self.map(e, Phase::Query))?;
             }
-            let mut tx = conn.begin_with("START TRANSACTION READ ONLY").await.map_err(|e| self.map(e, Phase::Query))?;
-            let id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()").fetch_one(&mut *tx).await.map_err(|e| self.map(e, Phase::Query))?;
+            let id: u64 = conn
+                .fetch_one("SELECT CONNECTION_ID()")
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(|e| self.map(e, Phase::Query))?;
             let options = self.options.clone();
-            let cancel = CancelOnDrop::new(async move {
-                let mut conn = RawMySqlConnection::connect_with(&options).await?;
-                conn.execute(AssertSqlSafe(format!("KILL QUERY {id}"))).await?;
-                conn.close().await
+            let mut cancel = CancelOnDrop::new(move || {
+                Box::pin(async move {
+                    if let Ok(mut c) = RawMySqlConnection::connect_with(&options).await {
+                        let _ = c.execute(AssertSqlSafe(format!("KILL QUERY {id}"))).await;
+                        let _ = c.close().await;
+                    }
+                })
             });
+            let mut tx = conn.begin_with("START TRANSACTION READ ONLY").await.map_err(|e| self.map(e, Phase::Query))?;
             let result = work(&mut tx).await;
             cancel.disarm();
             let rollback = tx.rollback().await.map_err(|e| self.map(e, Phase::Query));

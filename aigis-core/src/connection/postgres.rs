@@ -3,7 +3,8 @@
 //! Every query runs in `BEGIN READ ONLY` with `statement_timeout` set for that transaction only
 //! (`set_config(…, true)`, the `SET LOCAL` form), as one prepared statement on the extended
 //! protocol, and is always rolled back: the server cancels a runaway statement itself, and the
-//! pooled connection keeps no setting, lock or open transaction afterwards.
+//! pooled connection keeps no setting, lock or open transaction afterwards. If the caller drops
+//! the future mid-query, the statement is cancelled (`pg_cancel_backend`) from a new connection.
 
 mod decode;
 mod introspect;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection as RawPgConnection, PgPool, PgPoolOptions, PgSslMode, Postgres};
-use sqlx::{Connection as _, Executor as _};
+use sqlx::{Connection as _, Executor as _, Row as _};
 
 use crate::connection::errors::{Phase, map_sqlx_error, url_password};
 use crate::connection::catalog::quoted_name;
@@ -139,16 +140,20 @@ impl PostgresConnection {
         let outcome = async {
             let mut tx = conn.begin_with("BEGIN READ ONLY").await.map_err(|e| self.map(e, Phase::Query))?;
             let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
-            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid() FROM (SELECT set_config('statement_timeout', $1, true)) AS s")
+            let pid: i32 = sqlx::query("SELECT set_config('statement_timeout', $1, true), pg_backend_pid()")
                 .bind(format!("{ms}ms"))
                 .fetch_one(&mut *tx)
                 .await
+                .and_then(|row| row.try_get(1))
                 .map_err(|e| self.map(e, Phase::Query))?;
             let options = self.options.clone();
-            let cancel = CancelOnDrop::new(async move {
-                let mut conn = RawPgConnection::connect_with(&options).await?;
-                sqlx::query("SELECT pg_cancel_backend($1)").bind(pid).execute(&mut conn).await?;
-                conn.close().await
+            let mut cancel = CancelOnDrop::new(move || {
+                Box::pin(async move {
+                    if let Ok(mut c) = RawPgConnection::connect_with(&options).await {
+                        let _ = sqlx::query("SELECT pg_cancel_backend($1)").bind(pid).execute(&mut c).await;
+                        let _ = c.close().await;
+                    }
+                })
             });
             let result = work(&mut tx).await;
             cancel.disarm();

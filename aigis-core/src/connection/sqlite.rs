@@ -16,11 +16,12 @@ use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
-use sqlx::{AssertSqlSafe, Column as _, Decode, Row, TypeInfo, ValueRef};
+use sqlx::{Column as _, Decode, Row, TypeInfo, ValueRef};
 
 use crate::connection::errors::{Phase, map_sqlx_error};
-use crate::connection::exec::stream_query;
-use crate::connection::value::{bytes_to_json, float_to_json, truncate_value};
+use crate::connection::catalog::quoted_name;
+use crate::connection::exec::{CancelOnDrop, sample_rows, stream_query};
+use crate::connection::value::{bytes_to_json, float_to_json};
 use crate::connection::{
     Column, Connection, ExecLimits, ForeignKey, IntrospectOptions, QueryResult, Schema, Table, TableKind,
 };
@@ -98,10 +99,17 @@ impl SqliteConnection {
 
     async fn run(&self, sql: &GuardedSql, limits: &ExecLimits) -> Result<QueryResult> {
         let (mut conn, watchdog) = self.acquire(limits.timeout).await?;
+        // If this future is dropped mid-query, interrupt the statement at once.
+        let trip = watchdog.clone();
+        let mut cancel = CancelOnDrop::new(move || {
+            trip.trip();
+            Box::pin(async {})
+        });
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| map_sqlx_error(e, Phase::Query, None))?;
         let outcome = stream_query::<Sqlite, _>(&mut tx, sql.sql(), limits, None, decode_row).await;
         // Disarm before rolling back so the rollback itself is never interrupted.
         let timed_out = watchdog.disarm();
+        cancel.disarm();
         let rollback = tx.rollback().await;
         match outcome {
             Err(e) if timed_out => Err(timeout_error(limits.timeout, Some(e))),
@@ -142,6 +150,11 @@ impl Watchdog {
 
     fn may_continue(&self) -> bool {
         self.elapsed_ms() < self.deadline_ms.load(Ordering::Relaxed)
+    }
+
+    /// Makes the running statement stop now, unless the watchdog was disarmed.
+    fn trip(&self) {
+        let _ = self.deadline_ms.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| (d != u64::MAX).then_some(0));
     }
 
     /// Stops interrupting; returns whether the deadline had passed.
@@ -186,7 +199,8 @@ impl Connection for SqliteConnection {
         let mut tables = build_tables(&relations, &columns, &foreign_keys)?;
         if options.sample_rows > 0 {
             for table in &mut tables {
-                table.sample_rows = sample_rows(&mut conn, &table.name, options).await?;
+                let quoted = quoted_name(&*table, '"');
+                table.sample_rows = sample_rows::<Sqlite, _>(&mut conn, &quoted, options, None, decode_row).await?;
             }
         }
         watchdog.disarm();
@@ -269,21 +283,6 @@ fn build_tables(relations: &[SqliteRow], columns: &[SqliteRow], foreign_keys: &[
         }
     }
     Ok(tables.into_values().collect())
-}
-
-async fn sample_rows(
-    conn: &mut PoolConnection<Sqlite>,
-    table: &str,
-    options: &IntrospectOptions,
-) -> Result<Vec<Vec<Value>>> {
-    let sql = format!("SELECT * FROM \"{}\" LIMIT {}", table.replace('"', "\"\""), options.sample_rows);
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .fetch_all(&mut **conn)
-        .await
-        .map_err(|e| map_sqlx_error(e, Phase::Query, None))?;
-    rows.iter()
-        .map(|row| Ok(decode_row(row)?.into_iter().map(|v| truncate_value(v, options.value_truncate)).collect()))
-        .collect()
 }
 
 /// Decodes a row by each value's storage class; a 0/1 integer in a column declared BOOLEAN

@@ -23,16 +23,19 @@ pub(crate) fn float_to_json(f: f64) -> Value {
     serde_json::Number::from_f64(f).map_or_else(|| Value::String(f.to_string()), Value::Number)
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 /// A timestamp without zone as `YYYY-MM-DDTHH:MM:SS[.ffffff]`.
 pub(crate) fn naive_datetime_to_json(t: chrono::NaiveDateTime) -> Value {
     Value::String(t.format("%Y-%m-%dT%H:%M:%S%.f").to_string())
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 /// A timestamp with zone, in UTC with a `Z` suffix.
 pub(crate) fn utc_to_json(t: chrono::DateTime<chrono::Utc>) -> Value {
     Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
+#[cfg(feature = "postgres")]
 /// An interval as an ISO-8601 duration, e.g. `P1Y2M3DT4H5M6.5S`; `PT0S` when zero.
 pub(crate) fn interval_to_iso(months: i32, days: i32, microseconds: i64) -> String {
     let mut out = String::from("P");
@@ -171,6 +174,7 @@ mod tests {
         assert_eq!(float_to_json(f64::NAN), json!("NaN"));
     }
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn intervals_are_iso_durations() {
         assert_eq!(interval_to_iso(14, 3, 4 * 3_600_000_000 + 5 * 60_000_000 + 6_500_000), "P1Y2M3DT4H5M6.5S");
