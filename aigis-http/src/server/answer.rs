@@ -8,6 +8,7 @@ use aigis_core::{AskRequest, Assistant, Connection, GuardContext, LlmProvider, P
 
 use super::AppState;
 use super::auth::routes::llm_purpose;
+use super::store::audit::StoreAuditSink;
 use super::store::connections::ConnectionRow;
 use super::store::users::UserRow;
 use crate::error::ApiError;
@@ -101,7 +102,7 @@ pub async fn assistant_for(
         Some(a) => a,
         None => {
             let llm = llm_for(state, user)?;
-            let sink = Arc::new(state.audit_sink().clone());
+            let sink = Arc::new(StoreAuditSink { store: state.store().clone() });
             let a = Assistant::builder(llm, conn).config(state.assistant_config().clone()).policy(policy).audit_sink(sink).build();
             state.cache_assistant(key, a.clone());
             a

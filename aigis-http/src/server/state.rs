@@ -10,7 +10,6 @@ use super::auth::throttle::Throttle;
 use super::config::Settings;
 use super::seal::Sealer;
 use super::store::Store;
-use super::store::audit::StoreAuditSink;
 use crate::error::ApiError;
 
 /// Connections kept open at most; past this the cache is emptied (connections are cheap to reopen).
@@ -31,7 +30,6 @@ struct Inner {
     body_limit: usize,
     cors_origins: Vec<String>,
     store: Store,
-    audit: StoreAuditSink,
     settings: Settings,
     throttle: Throttle,
     /// Models users may pick for a thread.
@@ -79,7 +77,6 @@ impl AppState {
         Ok(Self {
             inner: Arc::new(Inner {
                 models,
-                audit: StoreAuditSink::start(store.clone()),
                 store,
                 settings,
                 throttle: Throttle::new(options.login_window, options.login_max_per_user, options.login_max_per_addr),
@@ -103,11 +100,6 @@ impl AppState {
     /// The app store.
     pub fn store(&self) -> &Store {
         &self.inner.store
-    }
-
-    /// The audit sink every assistant writes to.
-    pub fn audit_sink(&self) -> &StoreAuditSink {
-        &self.inner.audit
     }
 
     /// Resolved settings.

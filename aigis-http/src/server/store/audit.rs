@@ -47,13 +47,26 @@ pub struct AuditFilter {
 }
 
 impl Store {
-    /// Stores audit events in one transaction; each event's `user` is a user id.
-    pub async fn record_audit_batch(&self, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
-        for e in events {
-            insert_audit(&mut tx, e).await?;
-        }
-        tx.commit().await
+    /// Stores one audit event for a user.
+    pub async fn record_audit(&self, user_id: Option<&str>, e: &AuditEvent) -> Result<(), sqlx::Error> {
+        let at = chrono::DateTime::parse_from_rfc3339(&e.at).map(|t| t.timestamp_millis()).unwrap_or_else(|_| super::now_ms());
+        let status = serde_json::to_value(e.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO audit_events (id, request_id, user_id, question, stage, status, duration_ms, at, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(new_id())
+        .bind(&e.request_id)
+        .bind(user_id)
+        .bind(&e.question)
+        .bind(e.stage.as_str())
+        .bind(status)
+        .bind(i64::try_from(e.duration_ms).unwrap_or(i64::MAX))
+        .bind(at)
+        .bind(e.detail.to_string())
+        .execute(self.pool())
+        .await?;
+        Ok(())
     }
 
     /// Audit events matching a filter, newest first.
@@ -89,62 +102,18 @@ impl Store {
     }
 }
 
-/// Events waiting to be written at most; past this, `record` waits (back-pressure).
-const AUDIT_QUEUE: usize = 10_000;
-/// Events written per transaction at most.
-const AUDIT_BATCH: usize = 256;
-
 /// An [`AuditSink`] writing to the app store; the event's `user` is the asking user's id.
-///
-/// Answers do not wait for the database: events go to a queue that one task writes in batches,
-/// one transaction each, so a thousand concurrent answers do not queue on SQLite's write lock.
-#[derive(Clone)]
 pub struct StoreAuditSink {
-    tx: tokio::sync::mpsc::Sender<AuditEvent>,
-}
-
-impl StoreAuditSink {
-    /// Starts the writer task for a store.
-    pub fn start(store: Store) -> Self {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<AuditEvent>(AUDIT_QUEUE);
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(AUDIT_BATCH);
-            while rx.recv_many(&mut batch, AUDIT_BATCH).await > 0 {
-                if let Err(e) = store.record_audit_batch(&batch).await {
-                    tracing::error!(events = batch.len(), cause = %e, "writing audit events failed");
-                }
-                batch.clear();
-            }
-        });
-        Self { tx }
-    }
+    /// The store.
+    pub store: Store,
 }
 
 #[async_trait]
 impl AuditSink for StoreAuditSink {
     async fn record(&self, event: &AuditEvent) -> aigis_core::Result<()> {
-        self.tx.send(event.clone()).await.map_err(|_| aigis_core::Error::Internal("audit writer stopped".into()))
+        self.store
+            .record_audit(event.user.as_deref(), event)
+            .await
+            .map_err(|e| aigis_core::Error::Internal(format!("audit store: {e}")))
     }
-}
-
-/// Inserts one audit event inside a transaction.
-async fn insert_audit(conn: &mut sqlx::Transaction<'_, sqlx::Any>, e: &AuditEvent) -> Result<(), sqlx::Error> {
-    let at = chrono::DateTime::parse_from_rfc3339(&e.at).map(|t| t.timestamp_millis()).unwrap_or_else(|_| super::now_ms());
-    let status = serde_json::to_value(e.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    sqlx::query(
-        "INSERT INTO audit_events (id, request_id, user_id, question, stage, status, duration_ms, at, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(new_id())
-    .bind(&e.request_id)
-    .bind(e.user.as_deref())
-    .bind(&e.question)
-    .bind(e.stage.as_str())
-    .bind(status)
-    .bind(i64::try_from(e.duration_ms).unwrap_or(i64::MAX))
-    .bind(at)
-    .bind(e.detail.to_string())
-    .execute(&mut **conn)
-    .await?;
-    Ok(())
 }
