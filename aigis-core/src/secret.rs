@@ -93,12 +93,19 @@ impl SecretBox {
 
     /// Seals `plaintext` with the current key and a fresh random nonce.
     pub fn seal(&self, plaintext: &str) -> Result<String> {
+        self.seal_for("", plaintext)
+    }
+
+    /// Seals `plaintext` bound to a context (e.g. `connection:<owner id>`): it opens only with
+    /// [`SecretBox::open_for`] and the same context, so a sealed value copied elsewhere is useless.
+    pub fn seal_for(&self, context: &str, plaintext: &str) -> Result<String> {
         let key = self.keys.first().ok_or_else(|| Error::Secret("the box holds no key".into()))?;
         let prefix = format!("{VERSION}:{}", key.id);
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let aad = associated_data(&prefix, context);
         let sealed = key
             .cipher
-            .encrypt(&nonce, Payload { msg: plaintext.as_bytes(), aad: prefix.as_bytes() })
+            .encrypt(&nonce, Payload { msg: plaintext.as_bytes(), aad: &aad })
             .map_err(|_| Error::Secret("encryption failed".into()))?;
         let mut body = nonce.to_vec();
         body.extend_from_slice(&sealed);
@@ -121,6 +128,11 @@ impl SecretBox {
 
     /// Opens a sealed text; a wrong key, an unknown key id or any tampering is [`Error::Secret`].
     pub fn open(&self, sealed: &str) -> Result<String> {
+        self.open_for("", sealed)
+    }
+
+    /// Opens a text sealed with [`SecretBox::seal_for`] and the same context.
+    pub fn open_for(&self, context: &str, sealed: &str) -> Result<String> {
         let id = Self::key_id_of(sealed)?;
         let key = self
             .keys
@@ -135,12 +147,18 @@ impl SecretBox {
             return Err(Error::Secret("sealed secret is too short".into()));
         }
         let (nonce, ciphertext) = body.split_at(NONCE_LEN);
+        let aad = associated_data(&prefix, context);
         let plain = key
             .cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: prefix.as_bytes() })
-            .map_err(|_| Error::Secret(format!("cannot open the secret: wrong key for id `{id}` or tampered data")))?;
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad })
+            .map_err(|_| Error::Secret(format!("cannot open the secret: wrong key or context for id `{id}`, or tampered data")))?;
         String::from_utf8(plain).map_err(|_| Error::Secret("opened secret is not UTF-8 text".into()))
     }
+}
+
+/// The prefix (version and key id) and the caller's context, both authenticated.
+fn associated_data(prefix: &str, context: &str) -> Vec<u8> {
+    if context.is_empty() { prefix.as_bytes().to_vec() } else { format!("{prefix}\n{context}").into_bytes() }
 }
 
 #[cfg(test)]
@@ -163,6 +181,16 @@ mod tests {
         assert!(one.starts_with("aigis:v1:k1:") && !one.contains("hunter2"));
         assert_eq!(sb.open(&one)?, "hunter2");
         assert_eq!(sb.open(&sb.seal("")?)?, "");
+        Ok(())
+    }
+
+    #[test]
+    fn context_binds_the_secret_to_its_owner() -> Result<()> {
+        let sb = SecretBox::new("k1", &A)?;
+        let sealed = sb.seal_for("connection:alice", "s3cret")?;
+        assert_eq!(sb.open_for("connection:alice", &sealed)?, "s3cret");
+        assert!(is_secret_err(sb.open_for("connection:bob", &sealed)));
+        assert!(is_secret_err(sb.open(&sealed)));
         Ok(())
     }
 

@@ -93,7 +93,7 @@ impl Settings {
             Some(k) => Sealer::from_base64(&k)?,
             None => {
                 problems.push("AIGIS_MASTER_KEY is not set (saved passwords and keys will not open after a restart)");
-                Sealer::ephemeral()
+                Sealer::ephemeral()?
             }
         };
 

@@ -1,18 +1,19 @@
 //! Sealing secrets (connection URLs with passwords, users' LLM keys) with the master key.
 //!
-//! AES-256-GCM with a random nonce; the purpose and owner are bound as associated data, so a
-//! sealed value copied onto another user's row does not open. Stored as `v1:<base64(nonce|ct)>`.
+//! A thin wrapper over [`aigis_core::secret::SecretBox`] (AES-256-GCM, HKDF-derived key, random
+//! nonces, key ids): the purpose and owner are bound as context, so a sealed value copied onto
+//! another user's row does not open.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use aigis_core::secret::SecretBox;
 use rand::RngCore;
+
+/// The key id of the server's master key in sealed values.
+const KEY_ID: &str = "master";
 
 /// Seals and opens secrets with the server's master key.
 #[derive(Clone)]
 pub struct Sealer {
-    cipher: Aes256Gcm,
+    secrets: std::sync::Arc<SecretBox>,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -24,48 +25,33 @@ impl std::fmt::Debug for Sealer {
 impl Sealer {
     /// A sealer over a 32-byte key given as base64.
     pub fn from_base64(key: &str) -> anyhow::Result<Self> {
-        let bytes = STANDARD.decode(key.trim()).map_err(|_| anyhow::anyhow!("AIGIS_MASTER_KEY is not valid base64"))?;
-        Self::from_bytes(&bytes)
+        let secrets = SecretBox::from_base64(KEY_ID, key.trim())
+            .map_err(|_| anyhow::anyhow!("AIGIS_MASTER_KEY must be 32 bytes, base64-encoded"))?;
+        Ok(Self { secrets: std::sync::Arc::new(secrets) })
     }
 
     /// A sealer over a 32-byte key.
     pub fn from_bytes(key: &[u8]) -> anyhow::Result<Self> {
-        let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| anyhow::anyhow!("AIGIS_MASTER_KEY must be 32 bytes"))?;
-        Ok(Self { cipher })
+        let key: &[u8; 32] = key.try_into().map_err(|_| anyhow::anyhow!("AIGIS_MASTER_KEY must be 32 bytes"))?;
+        let secrets = SecretBox::new(KEY_ID, key).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(Self { secrets: std::sync::Arc::new(secrets) })
     }
 
     /// A sealer over a fresh random key (development only: sealed values die with the process).
-    pub fn ephemeral() -> Self {
+    pub fn ephemeral() -> anyhow::Result<Self> {
         let mut key = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut key);
-        Self { cipher: Aes256Gcm::new((&key).into()) }
+        Self::from_bytes(&key)
     }
 
     /// Seals `plaintext` for a purpose (e.g. `connection:<user id>`).
     pub fn seal(&self, purpose: &str, plaintext: &str) -> Result<String, SealError> {
-        let mut nonce = [0u8; 12];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let ct = self
-            .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext.as_bytes(), aad: purpose.as_bytes() })
-            .map_err(|_| SealError)?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&ct);
-        Ok(format!("v1:{}", STANDARD.encode(out)))
+        self.secrets.seal_for(purpose, plaintext).map_err(|_| SealError)
     }
 
     /// Opens a sealed value for the same purpose.
     pub fn open(&self, purpose: &str, sealed: &str) -> Result<String, SealError> {
-        let raw = sealed.strip_prefix("v1:").and_then(|b| STANDARD.decode(b).ok()).ok_or(SealError)?;
-        if raw.len() < 12 {
-            return Err(SealError);
-        }
-        let (nonce, ct) = raw.split_at(12);
-        let pt = self
-            .cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: purpose.as_bytes() })
-            .map_err(|_| SealError)?;
-        String::from_utf8(pt).map_err(|_| SealError)
+        self.secrets.open_for(purpose, sealed).map_err(|_| SealError)
     }
 }
 
@@ -78,15 +64,17 @@ pub struct SealError;
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
 
     #[test]
     fn round_trips_and_binds_the_purpose() {
-        let s = Sealer::ephemeral();
+        let s = Sealer::ephemeral().unwrap();
         let sealed = s.seal("connection:u1", "postgres://a:s3cret-Pa55@h/db").unwrap();
         assert!(!sealed.contains("s3cret"));
         assert_eq!(s.open("connection:u1", &sealed).unwrap(), "postgres://a:s3cret-Pa55@h/db");
         assert!(s.open("connection:u2", &sealed).is_err());
-        assert!(Sealer::ephemeral().open("connection:u1", &sealed).is_err());
+        assert!(Sealer::ephemeral().unwrap().open("connection:u1", &sealed).is_err());
     }
 
     #[test]
