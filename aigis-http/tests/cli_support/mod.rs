@@ -1,6 +1,6 @@
 //! Running the built `aigis` binary in tests, with a clean environment and the demo database.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
