@@ -15,6 +15,16 @@ fi
 echo "== npm: vega-lite compiler for the chart test"
 (cd aigis-core/tests/vegalite && npm ci --no-audit --no-fund --loglevel=error)
 
+# Python and Node first: they build the packages that the Rust cross-surface test drives.
+if [ -f aigis-py/run-tests.sh ]; then
+  echo "== Python"
+  bash aigis-py/run-tests.sh
+fi
+
+if [ -f aigis-node/package.json ]; then
+  echo "== Node"
+  (cd aigis-node && npm ci --no-audit --no-fund --loglevel=error && npm run build:debug && npm test)
+fi
 echo "== Rust"
 cargo test --workspace --exclude aigis-py --exclude aigis-node --all-features
 
@@ -23,13 +33,4 @@ if [ -f scripts/fuzz-guard.sh ]; then
   bash scripts/fuzz-guard.sh
 fi
 
-if [ -f aigis-py/run-tests.sh ]; then
-  echo "== Python"
-  bash aigis-py/run-tests.sh
-fi
-
-if [ -f aigis-node/package.json ]; then
-  echo "== Node"
-  (cd aigis-node && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test)
-fi
 echo "== all tests passed"

@@ -209,6 +209,141 @@ pub trait Connection: Send + Sync {
     async fn ping(&self) -> Result<()>;
 }
 
+/// How to use TLS to the server (PostgreSQL `sslmode` names; MySQL maps them to its `ssl-mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// Never use TLS.
+    Disable,
+    /// Use TLS when the server offers it.
+    #[default]
+    Prefer,
+    /// Require TLS, without verifying the certificate.
+    Require,
+    /// Require TLS and a certificate signed by a trusted CA.
+    VerifyCa,
+    /// Require TLS, a trusted certificate, and a matching host name.
+    VerifyFull,
+}
+
+/// A connection described field by field instead of by URL (e.g. from a settings form).
+///
+/// The password never appears in `Debug` output or in error messages.
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionConfig {
+    /// Which engine: `postgres`, `mysql` or `sqlite`.
+    pub db_type: Dialect,
+    /// Server host name or address (for SQLite: unused).
+    pub host: String,
+    /// Server port; the engine's default when absent.
+    pub port: Option<u16>,
+    /// User name.
+    pub username: Option<String>,
+    /// Password (kept out of `Debug` and errors; seal it at rest with [`crate::secret::SecretBox`]).
+    pub password: Option<String>,
+    /// Database name (for SQLite: the file path).
+    pub database: Option<String>,
+    /// Schema to read and to resolve unqualified names in (PostgreSQL `search_path`).
+    pub schema: Option<String>,
+    /// TLS mode.
+    pub tls_mode: TlsMode,
+    /// Most pooled connections (default 5).
+    pub max_connections: Option<u32>,
+    /// How long to wait for a pooled connection, in milliseconds (default 5000).
+    pub acquire_timeout_ms: Option<u64>,
+}
+
+impl std::fmt::Debug for ConnectionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionConfig")
+            .field("db_type", &self.db_type)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("database", &self.database)
+            .field("schema", &self.schema)
+            .field("tls_mode", &self.tls_mode)
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout_ms", &self.acquire_timeout_ms)
+            .finish()
+    }
+}
+
+impl ConnectionConfig {
+    /// A config for this engine and host, with everything else defaulted.
+    pub fn new(db_type: Dialect, host: impl Into<String>) -> Self {
+        Self { db_type, host: host.into(), ..Self::default() }
+    }
+
+    /// Sets the port.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// Sets the user name and password.
+    pub fn credentials(mut self, username: impl Into<String>, password: Option<String>) -> Self {
+        self.username = Some(username.into());
+        self.password = password;
+        self
+    }
+
+    /// Sets the database name.
+    pub fn database(mut self, database: impl Into<String>) -> Self {
+        self.database = Some(database.into());
+        self
+    }
+
+    /// Sets the schema.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// Sets the TLS mode.
+    pub fn tls_mode(mut self, tls_mode: TlsMode) -> Self {
+        self.tls_mode = tls_mode;
+        self
+    }
+
+    /// Sets the pool size.
+    pub fn max_connections(mut self, max: u32) -> Self {
+        self.max_connections = Some(max);
+        self
+    }
+
+    /// Sets how long to wait for a pooled connection.
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout_ms = Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+
+    /// The pool size to use.
+    pub(crate) fn pool_size(&self) -> u32 {
+        self.max_connections.unwrap_or(5).max(1)
+    }
+
+    /// The acquire timeout to use.
+    pub(crate) fn pool_acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.acquire_timeout_ms.unwrap_or(5000))
+    }
+}
+
+/// Opens a connection from a structured config.
+pub async fn connect_config(config: &ConnectionConfig) -> Result<Arc<dyn Connection>> {
+    match config.db_type {
+        Dialect::Sqlite => {
+            let path = config.database.as_deref().unwrap_or_default();
+            connect_sqlite(&format!("sqlite://{path}")).await
+        }
+        Dialect::Postgres => connect_postgres_config(config).await,
+        Dialect::Mysql => connect_mysql_config(config).await,
+        Dialect::Generic => Err(Error::Config("db_type must be postgres, mysql or sqlite".into())),
+    }
+}
+
 /// Opens a connection from a sqlx-style URL (`sqlite://…`, `postgres://…`, `mysql://…`).
 pub async fn connect(url: &str) -> Result<Arc<dyn Connection>> {
     let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
@@ -235,8 +370,16 @@ async fn connect_sqlite(_url: &str) -> Result<Arc<dyn Connection>> {
 async fn connect_postgres(url: &str) -> Result<Arc<dyn Connection>> {
     Ok(Arc::new(postgres::PostgresConnection::open(url).await?))
 }
+#[cfg(feature = "postgres")]
+async fn connect_postgres_config(config: &ConnectionConfig) -> Result<Arc<dyn Connection>> {
+    Ok(Arc::new(postgres::PostgresConnection::open_config(config).await?))
+}
 #[cfg(not(feature = "postgres"))]
 async fn connect_postgres(_url: &str) -> Result<Arc<dyn Connection>> {
+    Err(Error::Unsupported("aigis-core was built without the `postgres` feature".into()))
+}
+#[cfg(not(feature = "postgres"))]
+async fn connect_postgres_config(_config: &ConnectionConfig) -> Result<Arc<dyn Connection>> {
     Err(Error::Unsupported("aigis-core was built without the `postgres` feature".into()))
 }
 
@@ -244,12 +387,22 @@ async fn connect_postgres(_url: &str) -> Result<Arc<dyn Connection>> {
 async fn connect_mysql(url: &str) -> Result<Arc<dyn Connection>> {
     Ok(Arc::new(mysql::MysqlConnection::open(url).await?))
 }
+#[cfg(feature = "mysql")]
+async fn connect_mysql_config(config: &ConnectionConfig) -> Result<Arc<dyn Connection>> {
+    Ok(Arc::new(mysql::MysqlConnection::open_config(config).await?))
+}
 #[cfg(not(feature = "mysql"))]
 async fn connect_mysql(_url: &str) -> Result<Arc<dyn Connection>> {
     Err(Error::Unsupported("aigis-core was built without the `mysql` feature".into()))
 }
+#[cfg(not(feature = "mysql"))]
+async fn connect_mysql_config(_config: &ConnectionConfig) -> Result<Arc<dyn Connection>> {
+    Err(Error::Unsupported("aigis-core was built without the `mysql` feature".into()))
+}
 
+mod catalog;
 pub(crate) mod errors;
+mod exec;
 mod value;
 
 #[cfg(feature = "sqlite")]

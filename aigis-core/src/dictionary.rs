@@ -21,6 +21,7 @@
 //! only. Columns marked `pii: true` are listed by [`Dictionary::pii_columns`] for the guard's
 //! PII policy.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,9 @@ pub struct ColumnEntry {
     /// Whether the column holds personal data.
     #[serde(default)]
     pub pii: bool,
+    /// Keys the format does not know (typos such as `synonym:`); reported by [`Dictionary::apply`].
+    #[serde(flatten, skip_serializing)]
+    pub unknown: BTreeMap<String, serde_yaml::Value>,
 }
 
 /// The dictionary entry of one table (one YAML file).
@@ -68,6 +72,9 @@ pub struct TableEntry {
     /// The file it was read from.
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// Keys the format does not know (typos such as `descripton:`); reported by [`Dictionary::apply`].
+    #[serde(flatten, skip_serializing)]
+    pub unknown: BTreeMap<String, serde_yaml::Value>,
 }
 
 fn default_version() -> u32 {
@@ -119,7 +126,7 @@ impl Dictionary {
             })
             .collect();
         paths.sort();
-        let tables = paths.iter().map(|p| Self::load_file(p)).collect::<Result<Vec<_>>>()?;
+        let tables = paths.iter().map(Self::load_file).collect::<Result<Vec<_>>>()?;
         Ok(Self { tables })
     }
 
@@ -163,6 +170,15 @@ impl Dictionary {
     pub fn apply(&self, schema: &mut Schema) -> Vec<DictionaryWarning> {
         let mut warnings = Vec::new();
         for entry in &self.tables {
+            let unknown = entry.unknown.keys().map(|k| (None, k));
+            let unknown = unknown.chain(entry.columns.iter().flat_map(|c| c.unknown.keys().map(|k| (Some(&c.name), k))));
+            for (column, key) in unknown {
+                warnings.push(DictionaryWarning {
+                    table: entry.table.clone(),
+                    column: column.cloned(),
+                    message: format!("unknown key `{key}` in the dictionary entry of `{}` was ignored", entry.table),
+                });
+            }
             let Some(table) = find_table_mut(schema, &entry.table) else {
                 warnings.push(DictionaryWarning {
                     table: entry.table.clone(),
@@ -351,6 +367,17 @@ columns:
         let same = TICKETS.replace("table: tickets_jira", "table: SUPPORT.Tickets_Jira");
         let dict = Dictionary { tables: vec![Dictionary::parse(&same, "x.yml")?] };
         assert!(dict.merged(schema()).0.tables[0].title.is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_not_fatal() -> Result<()> {
+        let typo = TICKETS.replace("    synonyms: [id, issue_id]", "    synonym: [id, issue_id]").replace("title:", "titel:");
+        let dict = Dictionary { tables: vec![Dictionary::parse(&typo, "t.yml")?] };
+        let warnings = dict.apply(&mut schema());
+        let messages: Vec<&str> = warnings.iter().map(|w| w.message.as_str()).collect();
+        assert!(messages.iter().any(|m| m.contains("unknown key `titel`")), "{messages:?}");
+        assert!(warnings.iter().any(|w| w.column.as_deref() == Some("ticket_id") && w.message.contains("`synonym`")));
         Ok(())
     }
 

@@ -26,6 +26,7 @@ use crate::guard::{Guard, GuardContext, Policy};
 use crate::provider::LlmProvider;
 use crate::dictionary::Dictionary;
 use crate::knowledge::Retriever;
+use crate::schema_prompt::{PreparedSchema, RenderOptions, SchemaRenderer};
 use crate::tool::Tool;
 use crate::{Error, Result};
 
@@ -272,6 +273,8 @@ impl Answer {
 struct CachedSchema {
     loaded: Instant,
     schema: Arc<Schema>,
+    // Indexed once per schema load: rendering a question's prompt from it is cheap.
+    prepared: Arc<PreparedSchema>,
 }
 
 struct Inner {
@@ -427,11 +430,17 @@ impl Assistant {
 
     /// The schema, from the cache while it is fresh.
     pub async fn schema(&self) -> Result<Arc<Schema>> {
+        Ok(self.cached_schema().await?.0)
+    }
+
+    /// The schema and its prompt index, introspected (and merged with the data dictionary)
+    /// when the cache is empty or older than `schema_ttl`.
+    pub(crate) async fn cached_schema(&self) -> Result<(Arc<Schema>, Arc<PreparedSchema>)> {
         let mut cached = self.inner.schema.lock().await;
         if let Some(c) = cached.as_ref()
             && c.loaded.elapsed() < self.inner.config.schema_ttl
         {
-            return Ok(c.schema.clone());
+            return Ok((c.schema.clone(), c.prepared.clone()));
         }
         let mut schema = self.inner.connection.introspect(&Default::default()).await?;
         if let Some(dictionary) = &self.inner.dictionary {
@@ -439,9 +448,11 @@ impl Assistant {
                 tracing::warn!(?warning, "data dictionary entry does not match the live schema");
             }
         }
+        let options = RenderOptions::default().budget_tokens(self.inner.config.schema_token_budget);
+        let prepared = Arc::new(SchemaRenderer::new(options).prepare(&schema));
         let schema = Arc::new(schema);
-        *cached = Some(CachedSchema { loaded: Instant::now(), schema: schema.clone() });
-        Ok(schema)
+        *cached = Some(CachedSchema { loaded: Instant::now(), schema: schema.clone(), prepared: prepared.clone() });
+        Ok((schema, prepared))
     }
 
     /// Forgets the cached schema so the next question introspects again.

@@ -300,7 +300,10 @@ impl Guard {
             scope::apply(&mut *query, &bound, template, c.dialect, &mut notes);
         }
         limit::enforce(&mut query, self.policy.max_rows, &mut notes);
-        let rendered = render::render(&mut query, c.dialect);
+        let rendered = match render::render(&mut query, c.dialect) {
+            Ok(text) => text,
+            Err(v) => return Verdict::rejected(vec![v]),
+        };
         Verdict {
             allowed: true,
             sql: Some(rendered.clone()),

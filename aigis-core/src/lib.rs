@@ -48,5 +48,5 @@ pub use knowledge::{Bm25Retriever, KnowledgeBase, KnowledgeHit, KnowledgeItem, R
 pub use provider::{
     ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChatStream, LlmProvider, ProviderConfig, ProviderKind,
 };
-pub use schema_prompt::{RenderOptions, RenderedSchema, SchemaRenderer};
+pub use schema_prompt::{PreparedSchema, RenderOptions, RenderedSchema, SchemaRenderer};
 pub use tool::{Tool, ToolContext, ToolOutput};

@@ -135,75 +135,25 @@ impl SchemaRenderer {
     }
 
     /// Renders `schema` for a prompt about `question` within the budget.
+    ///
+    /// Renders and indexes every table; to answer many questions over one schema, [`Self::prepare`]
+    /// once and render from the [`PreparedSchema`].
     pub fn render(&self, schema: &Schema, question: &str) -> RenderedSchema {
-        let budget = self.options.budget_tokens;
+        self.prepare(schema).render(question)
+    }
+
+    /// Renders and indexes every table of `schema` once, for rendering many questions.
+    pub fn prepare(&self, schema: &Schema) -> PreparedSchema {
         let blocks: Vec<String> = schema.tables.iter().map(|t| self.render_table(t)).collect();
-        let full: usize = blocks.iter().map(|b| estimate_tokens(b)).sum();
-        if full <= budget {
-            let text = blocks.concat();
-            return RenderedSchema {
-                tokens: estimate_tokens(&text),
-                text,
-                tables: schema.tables.iter().map(Table::qualified_name).collect(),
-                ..Default::default()
-            };
+        let costs: Vec<usize> = blocks.iter().map(|b| estimate_tokens(b)).collect();
+        PreparedSchema {
+            options: self.options.clone(),
+            names: schema.tables.iter().map(Table::qualified_name).collect(),
+            full_tokens: costs.iter().sum(),
+            blocks,
+            costs,
+            index: select::TableIndex::new(schema),
         }
-        let ranked = select::rank_tables(schema, question, self.options.foreign_key_neighbours);
-        // Without any match, schema order is as good a guess as any and keeps the text stable.
-        let order: Vec<usize> = if ranked.is_empty() {
-            (0..schema.tables.len()).collect()
-        } else {
-            ranked.iter().map(|(i, _)| *i).collect()
-        };
-        // Keep room for listing the other tables' names: knowing they exist lets the model say
-        // what is missing instead of inventing a table.
-        let reserve = if self.options.list_other_tables { budget / 8 } else { 0 };
-        let mut text = String::new();
-        let mut used = 0;
-        let mut chosen = vec![false; schema.tables.len()];
-        let mut tables = Vec::new();
-        for i in order {
-            let cost = estimate_tokens(&blocks[i]);
-            if used + cost + reserve > budget {
-                continue;
-            }
-            text.push_str(&blocks[i]);
-            used += cost;
-            chosen[i] = true;
-            tables.push(schema.tables[i].qualified_name());
-        }
-        let mut listed = Vec::new();
-        if self.options.list_other_tables {
-            let others: Vec<String> = schema
-                .tables
-                .iter()
-                .zip(&chosen)
-                .filter(|(_, c)| !**c)
-                .map(|(t, _)| clean(&t.qualified_name()))
-                .collect();
-            let header = "-- Other tables (columns not shown): ";
-            let mut line = String::new();
-            for (n, name) in others.iter().enumerate() {
-                let more = others.len() - n;
-                // The "…and N more" tail must always fit after the last listed name.
-                let tail = format!(", …and {more} more\n");
-                let piece = if line.is_empty() { format!("{header}{name}") } else { format!(", {name}") };
-                if used + estimate_tokens(&format!("{line}{piece}{tail}")) > budget {
-                    if !line.is_empty() {
-                        line.push_str(&format!(", …and {more} more"));
-                    }
-                    break;
-                }
-                line.push_str(&piece);
-                listed.push(name.clone());
-            }
-            if !line.is_empty() {
-                line.push('\n');
-                text.push_str(&line);
-            }
-        }
-        let omitted = schema.tables.len() - tables.len() - listed.len();
-        RenderedSchema { tokens: estimate_tokens(&text), text, tables, listed, omitted, selected: true }
     }
 
     /// One table's block, as it appears in a rendering.
@@ -311,6 +261,85 @@ impl SchemaRenderer {
             }
         }
         values
+    }
+}
+
+/// A schema rendered and indexed once by [`SchemaRenderer::prepare`]; owns its data, so it can be
+/// cached beside the schema and shared across questions and threads.
+#[derive(Debug, Clone)]
+pub struct PreparedSchema {
+    options: RenderOptions,
+    names: Vec<String>,
+    blocks: Vec<String>,
+    costs: Vec<usize>,
+    full_tokens: usize,
+    index: select::TableIndex,
+}
+
+impl PreparedSchema {
+    /// Estimated tokens of the whole schema rendered.
+    pub fn full_tokens(&self) -> usize {
+        self.full_tokens
+    }
+
+    /// Renders for a prompt about `question` within the budget.
+    pub fn render(&self, question: &str) -> RenderedSchema {
+        let budget = self.options.budget_tokens;
+        if self.full_tokens <= budget {
+            let text = self.blocks.concat();
+            return RenderedSchema { tokens: estimate_tokens(&text), text, tables: self.names.clone(), ..Default::default() };
+        }
+        let ranked = self.index.rank(question, self.options.foreign_key_neighbours);
+        // Without any match, schema order is as good a guess as any and keeps the text stable.
+        let order: Vec<usize> =
+            if ranked.is_empty() { (0..self.names.len()).collect() } else { ranked.iter().map(|(i, _)| *i).collect() };
+        // Keep room for listing the other tables' names: knowing they exist lets the model say
+        // what is missing instead of inventing a table.
+        let reserve = if self.options.list_other_tables { budget / 8 } else { 0 };
+        let mut text = String::new();
+        let mut used = 0;
+        let mut chosen = vec![false; self.names.len()];
+        let mut tables = Vec::new();
+        for i in order {
+            if used + self.costs[i] + reserve > budget {
+                continue;
+            }
+            text.push_str(&self.blocks[i]);
+            used += self.costs[i];
+            chosen[i] = true;
+            tables.push(self.names[i].clone());
+        }
+        let mut listed = Vec::new();
+        if self.options.list_other_tables {
+            let others: Vec<String> =
+                self.names.iter().zip(&chosen).filter(|(_, c)| !**c).map(|(n, _)| clean(n)).collect();
+            let header = "-- Other tables (columns not shown): ";
+            let mut line = String::new();
+            // Counted as we go: re-measuring the growing line would be quadratic in tables.
+            let mut line_chars = 0;
+            for (n, name) in others.iter().enumerate() {
+                let more = others.len() - n;
+                // The "…and N more" tail must always fit after the last listed name.
+                let tail = format!(", …and {more} more\n");
+                let piece = if line.is_empty() { format!("{header}{name}") } else { format!(", {name}") };
+                let chars = line_chars + piece.chars().count() + tail.chars().count();
+                if used + chars.div_ceil(4) > budget {
+                    if !line.is_empty() {
+                        line.push_str(&format!(", …and {more} more"));
+                    }
+                    break;
+                }
+                line_chars += piece.chars().count();
+                line.push_str(&piece);
+                listed.push(name.clone());
+            }
+            if !line.is_empty() {
+                line.push('\n');
+                text.push_str(&line);
+            }
+        }
+        let omitted = self.names.len() - tables.len() - listed.len();
+        RenderedSchema { tokens: estimate_tokens(&text), text, tables, listed, omitted, selected: true }
     }
 }
 

@@ -186,6 +186,7 @@ impl RecordedRequest {
 #[derive(Default)]
 struct State {
     replies: Mutex<VecDeque<Reply>>,
+    repeat: Mutex<Option<Reply>>,
     requests: Mutex<Vec<RecordedRequest>>,
     abandoned: AtomicUsize,
 }
@@ -237,6 +238,20 @@ impl FakeLlm {
         }
     }
 
+    /// Answers with `reply` whenever the script is exhausted (for benchmarks and load tests).
+    pub fn repeat(&self, reply: Reply) {
+        if let Ok(mut r) = self.state.repeat.lock() {
+            *r = Some(reply);
+        }
+    }
+
+    /// Forgets the recorded requests (a long benchmark would otherwise keep them all).
+    pub fn clear_requests(&self) {
+        if let Ok(mut r) = self.state.requests.lock() {
+            r.clear();
+        }
+    }
+
     /// Replies still waiting in the script.
     pub fn remaining(&self) -> usize {
         self.state.replies.lock().map(|r| r.len()).unwrap_or(0)
@@ -275,7 +290,12 @@ async fn handle(state: Arc<State>, method: Method, uri: Uri, headers: HeaderMap,
     if let Ok(mut r) = state.requests.lock() {
         r.push(recorded);
     }
-    let reply = state.replies.lock().ok().and_then(|mut q| q.pop_front());
+    let reply = state
+        .replies
+        .lock()
+        .ok()
+        .and_then(|mut q| q.pop_front())
+        .or_else(|| state.repeat.lock().ok().and_then(|r| r.clone()));
     let Some(reply) = reply else {
         return plain(500, "fake script exhausted", &[]);
     };

@@ -2,16 +2,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod engine_support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use aigis_core::{
-    AskMode, AskRequest, Assistant, AuditEvent, AuditSink, Budget, Conversation, Event, Result, Stage, connect,
-};
-use async_trait::async_trait;
-use common::{Reply, ScriptedModel, collect, kinds, shop_db, sqlite_url, text};
+use aigis_core::{AskMode, AskRequest, Assistant, Budget, Conversation, Event, Stage, connect};
+use engine_support::{MemorySink, Reply, ScriptedModel, collect, kinds, shop_db, sqlite_url, text};
 use futures::StreamExt;
 
 async fn assistant(model: Arc<ScriptedModel>, dir: &std::path::Path) -> Assistant {
@@ -199,16 +196,6 @@ async fn follow_ups_carry_earlier_sql_and_result_shape_but_not_rows() {
     assert!(!prompt.contains("30.0"), "rows must not be carried into the next prompt");
 }
 
-#[derive(Default)]
-struct MemorySink(Mutex<Vec<AuditEvent>>);
-
-#[async_trait]
-impl AuditSink for MemorySink {
-    async fn record(&self, event: &AuditEvent) -> Result<()> {
-        self.0.lock().unwrap().push(event.clone());
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn every_transition_is_one_audit_record() {

@@ -6,14 +6,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod engine_support;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use aigis_core::{Assistant, AuditEvent, AuditSink, Event, ProviderConfig, ProviderKind, Result, connect};
-use async_trait::async_trait;
+use aigis_core::{Assistant, AuditEvent, Event, ProviderConfig, ProviderKind, connect};
+use engine_support::MemorySink;
 
 const QUESTIONS: [&str; 20] = [
     "How many customers are there?",
@@ -53,16 +53,6 @@ pub fn local_model() -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-#[derive(Default)]
-struct MemorySink(Mutex<Vec<AuditEvent>>);
-
-#[async_trait]
-impl AuditSink for MemorySink {
-    async fn record(&self, event: &AuditEvent) -> Result<()> {
-        self.0.lock().unwrap().push(event.clone());
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_questions_through_the_real_model_each_end_cleanly_with_an_audit_trail() {
@@ -83,7 +73,7 @@ async fn twenty_questions_through_the_real_model_each_end_cleanly_with_an_audit_
     let assistant = Assistant::builder(provider, db).audit_sink(sink.clone()).build();
     let (mut done, mut errors) = (0, 0);
     for question in QUESTIONS {
-        let events = tokio::time::timeout(Duration::from_secs(300), common::collect(assistant.ask(question)))
+        let events = tokio::time::timeout(Duration::from_secs(300), engine_support::collect(assistant.ask(question)))
             .await
             .unwrap_or_else(|_| panic!("`{question}` hung"));
         let Event::Meta { request_id, .. } = &events[0] else { panic!("no meta for `{question}`") };
@@ -103,7 +93,11 @@ async fn twenty_questions_through_the_real_model_each_end_cleanly_with_an_audit_
         assert_eq!(stages.last(), Some(&"done"), "`{question}`: {stages:?}");
         assert!(stages.contains(&"generate"), "`{question}`: {stages:?}");
         // Nothing the tiny model wrote may have changed the data.
-        println!("{question} -> {} ({} audit records)", terminal[0].kind(), trail.len());
+        let outcome = match terminal[0] {
+            Event::Error { code, message } => format!("error {code}: {}", message.chars().take(160).collect::<String>()),
+            _ => "done".to_string(),
+        };
+        println!("{question} -> {outcome} ({} audit records)", trail.len());
     }
     println!("real model: {done} done, {errors} clear errors out of {}", QUESTIONS.len());
     let check = connect(&format!("sqlite://{}", path.display())).await.unwrap();

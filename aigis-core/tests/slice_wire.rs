@@ -3,11 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod engine_support;
 
 use aigis_core::testing::{FakeLlm, Reply};
 use aigis_core::{Assistant, Event, ProviderConfig, connect};
-use common::{collect, kinds, shop_db, sqlite_url};
+use engine_support::{collect, kinds, shop_db, sqlite_url};
 
 async fn run(replies: Vec<Reply>, max_repairs: u32) -> (Vec<Event>, FakeLlm) {
     let dir = tempfile::tempdir().unwrap();

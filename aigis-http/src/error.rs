@@ -6,14 +6,17 @@
 //! message, so nothing about the server's internals reaches a client.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-/// An error answered to an HTTP client.
+/// An error answered to an HTTP client (boxed: handlers return it on every `Err` path).
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     status: StatusCode,
     code: String,
     message: String,
@@ -26,7 +29,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a status, a stable code and a message safe to show.
     pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { status, code: code.into(), message: message.into(), extra: None, internal: None }
+        Self(Box::new(Inner { status, code: code.into(), message: message.into(), extra: None, internal: None }))
     }
 
     /// 400 with code `bad_request`.
@@ -57,45 +60,51 @@ impl ApiError {
     /// 500 whose cause is logged but not shown.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         let mut e = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error");
-        e.internal = Some(cause.to_string());
+        e.0.internal = Some(cause.to_string());
         e
     }
 
     /// Adds public fields next to `code` and `message`.
     pub fn with_extra(mut self, extra: serde_json::Value) -> Self {
-        self.extra = Some(extra);
+        self.0.extra = Some(extra);
         self
     }
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     /// The stable code.
     pub fn code(&self) -> &str {
-        &self.code
+        &self.0.code
+    }
+
+    /// The message a client may see (generic for internal errors).
+    pub fn public_message(&self) -> &str {
+        &self.0.message
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(f, "{} {}: {}", self.0.status.as_u16(), self.0.code, self.0.message)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Some(internal) = &self.internal {
-            tracing::error!(code = %self.code, status = self.status.as_u16(), cause = %internal, "request failed");
-        } else if self.status.is_server_error() {
-            tracing::warn!(code = %self.code, status = self.status.as_u16(), message = %self.message, "request failed");
+        let this = *self.0;
+        if let Some(internal) = &this.internal {
+            tracing::error!(code = %this.code, status = this.status.as_u16(), cause = %internal, "request failed");
+        } else if this.status.is_server_error() {
+            tracing::warn!(code = %this.code, status = this.status.as_u16(), message = %this.message, "request failed");
         }
-        let mut error = json!({ "code": self.code, "message": self.message });
-        if let (Some(serde_json::Value::Object(extra)), Some(obj)) = (self.extra, error.as_object_mut()) {
+        let mut error = json!({ "code": this.code, "message": this.message });
+        if let (Some(serde_json::Value::Object(extra)), Some(obj)) = (this.extra, error.as_object_mut()) {
             obj.extend(extra);
         }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        (this.status, Json(json!({ "error": error }))).into_response()
     }
 }
 
@@ -140,7 +149,14 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -6,4 +6,4 @@ pub mod error;
 pub mod server;
 
 pub use error::ApiError;
-pub use server::{AppState, ServeOptions, router, serve};
+pub use server::{AppState, ServeOptions, router, serve, serve_on};

@@ -1,5 +1,7 @@
-//! The `aigis` command-line tool.
+//! The `aigis` command-line tool: see `aigis --help` and the `cli` module.
 
-fn main() {
-    println!("aigis: not yet wired");
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
 }

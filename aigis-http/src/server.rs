@@ -3,13 +3,18 @@
 //! Routes live in submodules: [`routes`] (health, ask, sql, guard). Every response carries an
 //! `x-request-id` header and every log line of a request runs inside a span with that id.
 
+pub mod admin;
+pub mod answer;
 pub mod auth;
 pub mod config;
+pub mod connections;
+pub mod openapi;
 pub mod routes;
 pub mod seal;
 pub mod sse;
 pub mod state;
 pub mod store;
+pub mod threads;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -62,6 +67,8 @@ pub struct ServeOptions {
     /// Answer `/v1/ask` and `/v1/sql` without a token; `None`: `AIGIS_ALLOW_ANONYMOUS`, else only
     /// on a loopback address outside production.
     pub allow_anonymous: Option<bool>,
+    /// Models users may choose per thread besides the default; `None`: `AIGIS_LLM_MODELS`.
+    pub models: Option<Vec<String>>,
     /// Token lifetime.
     pub token_ttl: Duration,
     /// Window of the login throttle.
@@ -102,6 +109,7 @@ impl ServeOptions {
             admin_password: None,
             allow_registration: None,
             allow_anonymous: None,
+            models: None,
             token_ttl: Duration::from_secs(12 * 3600),
             login_window: Duration::from_secs(15 * 60),
             login_max_per_user: 5,
@@ -126,7 +134,13 @@ impl ServeOptions {
 pub async fn router(state: AppState) -> Router {
     let body_limit = state.body_limit();
     let cors = cors_layer(state.cors_origins());
-    let api = routes::routes().merge(auth::routes()).with_state(state);
+    let api = routes::routes()
+        .merge(auth::routes())
+        .merge(connections::routes())
+        .merge(threads::routes())
+        .merge(admin::routes())
+        .merge(openapi::routes())
+        .with_state(state);
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -163,14 +177,23 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 /// Runs the server until Ctrl-C or SIGTERM; open streams may finish within the grace period.
 pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let state = AppState::new(&options).await?;
-    let app = router(state).await;
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
+    serve_on(listener, state, shutdown_signal(), options.shutdown_grace).await
+}
+
+/// Serves on a bound listener until `shutdown` resolves, then stops accepting connections and
+/// lets open requests and streams finish for up to `grace`.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let app = router(state).await.into_make_service_with_connect_info::<SocketAddr>();
     tracing::info!(addr = %listener.local_addr()?, "aigis server listening");
-    let grace = options.shutdown_grace;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown_signal().await;
+        shutdown.await;
         tracing::info!("shutting down: waiting for open streams");
         let _ = tx.send(());
     });

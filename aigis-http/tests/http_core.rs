@@ -4,7 +4,8 @@
 
 mod http_support;
 
-use http_support::{TestServer, assert_error, json, options, shop_db, sqlite_url};
+use aigis_core::testing::{FakeLlm, Reply};
+use http_support::{TestServer, assert_error, bearer, json, options, shop_db, sqlite_url, sse, with_llm};
 use serde_json::json;
 
 #[tokio::test]
@@ -99,7 +100,6 @@ async fn sql_with_an_unknown_scheme_is_a_400() {
 }
 
 #[tokio::test]
-#[ignore = "needs the SQLite connection (connections work, not yet on main)"]
 async fn sql_rejections_are_422_with_violations_and_run_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite_url(&shop_db(dir.path()).await);
@@ -111,7 +111,6 @@ async fn sql_rejections_are_422_with_violations_and_run_nothing() {
 }
 
 #[tokio::test]
-#[ignore = "needs the SQLite connection (connections work, not yet on main)"]
 async fn sql_runs_guarded_with_the_cap_applied() {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite_url(&shop_db(dir.path()).await);
@@ -122,4 +121,53 @@ async fn sql_runs_guarded_with_the_cap_applied() {
     assert_eq!(body["columns"], json!(["id", "name"]));
     assert_eq!(body["rows"], json!([[1, "North"], [2, "South"]]));
     assert!(body["sql"].as_str().unwrap().contains("LIMIT 2"));
+}
+
+const SQL_REPLY: &str = "```sql\nSELECT s.name AS store, SUM(o.amount) AS revenue FROM orders o JOIN stores s ON s.id = o.store_id GROUP BY s.name ORDER BY revenue DESC\n```";
+
+#[tokio::test]
+async fn ask_streams_one_sse_event_per_core_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(&shop_db(dir.path()).await);
+    let fake = FakeLlm::start(vec![Reply::text(SQL_REPLY), Reply::text("North sold the most.")]).await.unwrap();
+    let s = TestServer::start(with_llm(options().default_db(db), &fake)).await;
+    let events = sse(s.post("/v1/ask").json(&json!({"question": "Which store sold most?"})).send().await.unwrap()).await;
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.first(), Some(&"meta"));
+    assert_eq!(names.last(), Some(&"done"), "{events:?}");
+    for (name, data) in &events {
+        assert_eq!(data["type"], name.as_str(), "SSE event name is the event type");
+    }
+    let rows = events.iter().find(|(n, _)| n == "rows").unwrap();
+    assert_eq!(rows.1["rows"][0], json!(["North", 30.0]));
+}
+
+#[tokio::test]
+async fn ask_model_errors_end_in_an_error_event_without_internals() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(&shop_db(dir.path()).await);
+    let fake = FakeLlm::start(vec![Reply::status(401, "invalid api key sk-server")]).await.unwrap();
+    let s = TestServer::start(with_llm(options().default_db(db), &fake)).await;
+    let events = sse(s.post("/v1/ask").json(&json!({"question": "Which store sold most?"})).send().await.unwrap()).await;
+    let (name, data) = events.last().unwrap();
+    assert_eq!(name, "error");
+    assert!(!data.to_string().contains("sk-server"), "{data}");
+}
+
+#[tokio::test]
+async fn anonymous_questions_are_refused_when_not_allowed_and_users_cannot_name_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(&shop_db(dir.path()).await);
+    let mut o = options().default_db(db.clone());
+    o.allow_anonymous = Some(false);
+    let s = TestServer::start(o).await;
+    let (status, body) = json(s.post("/v1/sql").json(&json!({"sql": "SELECT 1"})).send().await.unwrap()).await;
+    assert_eq!(status, 401);
+    assert_error(&body, "unauthorized");
+    let token = s.user("alice").await;
+    let (status, body) = json(bearer(s.post("/v1/sql"), &token).json(&json!({"sql": "SELECT 1", "db": db})).send().await.unwrap()).await;
+    assert_eq!(status, 403);
+    assert_error(&body, "forbidden");
+    let (status, body) = json(bearer(s.post("/v1/sql"), &token).json(&json!({"sql": "SELECT name FROM stores"})).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use aigis_core::provider::ResilienceConfig;
 use aigis_core::{AskMode, AskRequest, AssistantConfig, GuardContext, ProviderConfig, ProviderKind};
 use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
@@ -32,6 +33,7 @@ impl PyAssistant {
     #[pyo3(signature = (
         db, *, base_url=None, model=None, api_key=None, provider=None, fallback_models=None,
         max_rows=None, policy=None, max_repairs=None, charts=None, timeout=None, mode=None, config=None,
+        resilience=None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -49,6 +51,7 @@ impl PyAssistant {
         timeout: Option<f64>,
         mode: Option<&Bound<'_, PyAny>>,
         config: Option<&Bound<'_, PyAny>>,
+        resilience: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let env = ProviderConfig::from_env().map_err(to_py_err)?;
         let provider_config = ProviderConfig {
@@ -68,6 +71,8 @@ impl PyAssistant {
         if let Some(p) = policy.filter(|p| !p.is_none()) {
             cfg.policy = policy_from_py(p)?;
         }
+        // A policy that cannot compile (a row scope that does not parse) fails here, not per question.
+        aigis_core::Guard::try_new(cfg.policy.clone()).map_err(to_py_err)?;
         if let Some(n) = max_rows {
             cfg.policy.max_rows = n;
             cfg.exec_limits.max_rows = usize::try_from(n).unwrap_or(usize::MAX);
@@ -85,11 +90,15 @@ impl PyAssistant {
         if let Some(m) = mode {
             cfg.mode = from_py::<AskMode>("mode", m)?;
         }
+        let resilience: ResilienceConfig = match resilience {
+            Some(r) if !r.is_none() => from_py("resilience", r)?,
+            _ => ResilienceConfig::default(),
+        };
         let db_scheme = db.split(':').next().unwrap_or_default().to_string();
         let inner = py.allow_threads(move || {
             runtime().block_on(async move {
                 let connection = aigis_core::connect(&db).await?;
-                let llm = provider_config.build()?;
+                let llm = provider_config.build_with(&resilience)?;
                 Ok::<_, aigis_core::Error>(aigis_core::Assistant::builder(llm, connection).config(cfg).build())
             })
         });

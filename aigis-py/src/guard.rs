@@ -1,6 +1,6 @@
 //! `aigis.guard` and its `Verdict`: thin wrappers over [`aigis_core::Guard`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aigis_core::guard::Note;
 use aigis_core::{Dialect, Guard, GuardContext, Policy, Violation};
@@ -9,38 +9,27 @@ use pyo3::types::{PyDict, PyString};
 
 use crate::error::{config_err, to_py_err};
 
-/// Reads a policy given as a dict, a JSON or TOML string, or a path to a `.json`/`.toml` file.
+/// Reads a policy given as a dict, a JSON or TOML string, or a path to a `.json`/`.toml` file
+/// (a string naming an existing file is read as one).
 pub fn policy_from_py(value: &Bound<'_, PyAny>) -> PyResult<Policy> {
     if value.is_instance_of::<PyDict>() {
-        return pythonize::depythonize::<Policy>(value).map_err(|e| config_err(format!("invalid policy: {e}")));
+        return pythonize::depythonize::<Policy>(value).map_err(|e| config_err(format!("invalid guard policy: {e}")));
     }
-    let text: String = if value.is_instance_of::<PyString>() {
-        value.extract()?
-    } else {
-        // A path-like object (pathlib.Path): read the file it names.
-        let path: std::path::PathBuf = value
-            .extract()
-            .map_err(|_| config_err("policy must be a dict, a JSON or TOML string, or a path"))?;
-        return policy_from_file(&path);
-    };
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') {
-        serde_json::from_str(&text).map_err(|e| config_err(format!("invalid JSON policy: {e}")))
-    } else if !text.contains('\n') && !text.contains('=') && Path::new(&text).is_file() {
-        policy_from_file(Path::new(&text))
-    } else {
-        toml::from_str(&text).map_err(|e| config_err(format!("invalid TOML policy: {e}")))
+    if value.is_instance_of::<PyString>() {
+        let text: String = value.extract()?;
+        let parsed = if text.trim_start().starts_with('{') {
+            Policy::from_json_str(&text)
+        } else if !text.contains('\n') && Path::new(&text).is_file() {
+            Policy::from_file(&text)
+        } else {
+            Policy::from_toml_str(&text)
+        };
+        return parsed.map_err(to_py_err);
     }
-}
-
-fn policy_from_file(path: &Path) -> PyResult<Policy> {
-    let text = std::fs::read_to_string(path).map_err(|e| to_py_err(e.into()))?;
-    let shown = path.display();
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
-        serde_json::from_str(&text).map_err(|e| config_err(format!("invalid JSON policy in {shown}: {e}")))
-    } else {
-        toml::from_str(&text).map_err(|e| config_err(format!("invalid TOML policy in {shown}: {e}")))
-    }
+    // A path-like object (pathlib.Path).
+    let path: PathBuf =
+        value.extract().map_err(|_| config_err("policy must be a dict, a JSON or TOML string, or a path"))?;
+    Policy::from_file(path).map_err(to_py_err)
 }
 
 /// Builds the policy for `guard()`/`Assistant()`: the given policy (or the default one), with
@@ -137,10 +126,15 @@ impl PyVerdict {
     fn notes(&self) -> Vec<PyNote> {
         self.0.notes.iter().cloned().map(PyNote).collect()
     }
-    /// Tables the query reads.
+    /// Base tables the query reads.
     #[getter]
     fn tables(&self) -> Vec<String> {
         self.0.tables.clone()
+    }
+    /// Columns the query references, as written.
+    #[getter]
+    fn columns(&self) -> Vec<String> {
+        self.0.columns.clone()
     }
     /// The verdict as the core serialises it (the same JSON every surface returns).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -159,9 +153,10 @@ impl PyVerdict {
     }
 }
 
-/// Checks one SQL statement against a policy and returns the verdict (never raises for bad SQL).
+/// Checks one SQL statement against a policy and returns the verdict; bad SQL is a rejected
+/// verdict, an invalid policy raises `ConfigError`.
 #[pyfunction]
-#[pyo3(signature = (sql, dialect=None, max_rows=None, policy=None, params=None))]
+#[pyo3(signature = (sql, dialect=None, max_rows=None, policy=None, params=None, views=None))]
 pub fn guard(
     py: Python<'_>,
     sql: &str,
@@ -169,19 +164,22 @@ pub fn guard(
     max_rows: Option<u64>,
     policy: Option<&Bound<'_, PyAny>>,
     params: Option<&Bound<'_, PyAny>>,
+    views: Option<Vec<String>>,
 ) -> PyResult<PyVerdict> {
     let has_policy = policy.is_some_and(|p| !p.is_none());
     // Without a policy the dialect defaults to SQLite, as documented; a policy keeps its own.
     let dialect = dialect.or(if has_policy { None } else { Some("sqlite") });
     let policy = resolve_policy(policy, dialect, max_rows)?;
-    let context = match params {
-        Some(p) if !p.is_none() => GuardContext {
-            params: pythonize::depythonize(p).map_err(|e| config_err(format!("invalid guard params: {e}")))?,
-            ..Default::default()
+    let context = GuardContext {
+        params: match params {
+            Some(p) if !p.is_none() => {
+                pythonize::depythonize(p).map_err(|e| config_err(format!("invalid guard params: {e}")))?
+            }
+            _ => Default::default(),
         },
-        _ => GuardContext::default(),
+        views: views.unwrap_or_default().into_iter().collect(),
     };
-    let guard = Guard::new(policy);
+    let guard = Guard::try_new(policy).map_err(to_py_err)?;
     let verdict = py.allow_threads(|| guard.check(sql, &context));
     Ok(PyVerdict(verdict))
 }

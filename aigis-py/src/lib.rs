@@ -22,12 +22,23 @@ fn event_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     Ok(pythonize::pythonize(py, &aigis_core::event_schema())?)
 }
 
+/// Creates the demo shop database (SQLite) at `path` unless it exists, and returns its path;
+/// without `path`, at the same place `aigis demo` uses.
+#[pyfunction]
+#[pyo3(signature = (path=None))]
+fn demo_database(py: Python<'_>, path: Option<std::path::PathBuf>) -> PyResult<String> {
+    let path = path.unwrap_or_else(aigis_core::demo::default_demo_path);
+    let created = py.allow_threads(move || runtime().block_on(aigis_core::demo::ensure_demo_database(&path)));
+    Ok(created.map_err(error::to_py_err)?.to_string_lossy().into_owned())
+}
+
 /// The `aigis._aigis` module.
 #[pymodule]
 fn _aigis(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(guard::guard, m)?)?;
     m.add_function(wrap_pyfunction!(event_schema, m)?)?;
+    m.add_function(wrap_pyfunction!(demo_database, m)?)?;
     m.add_class::<guard::PyVerdict>()?;
     m.add_class::<guard::PyViolation>()?;
     m.add_class::<guard::PyNote>()?;

@@ -47,7 +47,7 @@ class FakeOpenAI:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 fake.requests.append(json.loads(body))
-                fake.headers.append(dict(self.headers))
+                fake.headers.append({k.lower(): v for k, v in self.headers.items()})
                 if not self.path.endswith("/chat/completions"):
                     self.send_error(404)
                     return
@@ -169,20 +169,9 @@ def shop_db(tmp_path):
 
 @pytest.fixture
 def make_assistant(llm, shop_db):
-    """Builds an Assistant over the shop database and the fake model.
-
-    Skips (with the reason printed) only while the core pieces it needs (the SQLite connection,
-    the OpenAI-compatible provider) are not implemented on this branch yet.
-    """
+    """Builds an Assistant over the shop database and the fake model."""
 
     def make(**options):
-        try:
-            return aigis.Assistant(
-                db=f"sqlite://{shop_db}", base_url=llm.base_url, model=MODEL, api_key=API_KEY, **options
-            )
-        except aigis.UnsupportedError as e:
-            if "not implemented yet" in str(e):
-                pytest.skip(f"core dependency not on this branch yet: {e}")
-            raise
+        return aigis.Assistant(db=f"sqlite://{shop_db}", base_url=llm.base_url, model=MODEL, api_key=API_KEY, **options)
 
     return make

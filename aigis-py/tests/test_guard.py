@@ -116,3 +116,16 @@ def test_exception_hierarchy():
                 aigis.BudgetExhausted, aigis.AigisCancelled, aigis.UnsupportedError]:
         assert issubclass(cls, aigis.AigisError)
     assert issubclass(aigis.AigisError, Exception)
+
+
+def test_policy_that_cannot_compile_raises_config_error():
+    bad = {"dialect": "sqlite", "row_scopes": {"orders": "store_id IN (((:store_ids"}}
+    with pytest.raises(aigis.ConfigError) as e:
+        aigis.guard("SELECT 1", policy=bad)
+    assert e.value.code == "config" and "orders" in str(e.value)
+
+
+def test_verdict_lists_tables_and_columns():
+    v = aigis.guard("SELECT c.name, o.total FROM customers c JOIN orders o ON o.customer_id = c.id")
+    assert sorted(v.tables) == ["customers", "orders"]
+    assert v.columns and all(isinstance(c, str) for c in v.columns)

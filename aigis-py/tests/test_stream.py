@@ -68,7 +68,7 @@ def test_stream_yields_the_event_sequence(make_assistant, llm, shop_db):
     # Two streamed chat-completions calls, authenticated, with the real schema in the prompt.
     assert len(llm.requests) == 2
     assert all(r["stream"] is True and r["model"] == MODEL for r in llm.requests)
-    assert all(h.get("Authorization") == f"Bearer {API_KEY}" for h in llm.headers)
+    assert all(h.get("authorization") == f"Bearer {API_KEY}" for h in llm.headers)
     prompt = " ".join(m["content"] for m in llm.requests[0]["messages"])
     assert "order_items" in prompt and "How many orders did each store take?" in prompt
 
@@ -94,8 +94,11 @@ def test_ask_and_astream_match_stream(make_assistant, llm):
     llm.script(ORDERS_PER_STORE, SUMMARY)
     assert stable(asyncio.run(collect())) == stable(streamed)
 
+    async def aask():
+        return await assistant.aask("orders per store?")
+
     llm.script(ORDERS_PER_STORE, SUMMARY)
-    assert asyncio.run(assistant.aask("orders per store?")).answer == SUMMARY
+    assert stable(asyncio.run(aask()).events) == stable(streamed)
 
 
 def test_dml_reply_is_rejected_and_ends_in_error(make_assistant, llm, shop_db):
@@ -166,6 +169,7 @@ def test_closing_a_stream_cancels_the_request(make_assistant, llm):
     for event in stream:
         if event["type"] == "delta":
             break
+    assert not llm.disconnected.wait(0.5)  # still streaming while the stream is open
     stream.close()
     # The server notices the client went away long before its 8 s reply would end.
     assert llm.disconnected.wait(5), "the model request was not cancelled"
@@ -205,3 +209,56 @@ def test_bad_database_url_raises_config_error(llm):
     with pytest.raises(aigis.ConfigError) as e:
         aigis.Assistant(db="ftp://nowhere/x", base_url=llm.base_url, model=MODEL, api_key=API_KEY)
     assert e.value.code == "config"
+
+
+def test_demo_database_answers_through_the_fake_model(tmp_path, llm):
+    path = aigis.demo_database(tmp_path / "demo.db")
+    tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"stores", "customers", "products", "orders", "order_items"} <= tables
+    assert aigis.demo_database(path) == path  # kept, not rebuilt
+
+    llm.script("SELECT COUNT(*) AS n FROM orders", "The shop has 300 orders.")
+    assistant = aigis.Assistant(db=f"sqlite://{path}", base_url=llm.base_url, model=MODEL, api_key=API_KEY)
+    answer = assistant.ask("How many orders are there?")
+    assert answer.rows == [list(sqlite3.connect(path).execute("SELECT COUNT(*) FROM orders").fetchone())]
+    assert answer.answer == "The shop has 300 orders."
+
+
+def test_missing_database_file_raises_database_error(tmp_path, llm):
+    with pytest.raises(aigis.DatabaseError) as e:
+        aigis.Assistant(db=f"sqlite://{tmp_path}/absent.db", base_url=llm.base_url, model=MODEL, api_key=API_KEY)
+    assert e.value.code == "db_connect" and "absent.db" in str(e.value)
+    assert not (tmp_path / "absent.db").exists()  # read-only: never created
+
+
+def _local_model_url():
+    """The real local model's URL if `../shared` has it and it is answering, else a skip reason."""
+    import pathlib
+    import subprocess
+    import urllib.request
+
+    script = pathlib.Path(__file__).resolve().parents[3] / "shared/scripts/local-llm.sh"
+    if not script.is_file():
+        return None, "../shared is absent, so there is no local model"
+    url = subprocess.run(["bash", str(script), "url"], capture_output=True, text=True).stdout.strip()
+    try:
+        urllib.request.urlopen(f"{url}/models", timeout=3).read()
+    except OSError:
+        return None, f"the local model is not running at {url} (scripts/test.sh starts it)"
+    return url, None
+
+
+def test_real_local_model_ends_in_done_or_a_clear_error(tmp_path):
+    url, reason = _local_model_url()
+    if url is None:
+        pytest.skip(reason)
+    db = f"sqlite://{aigis.demo_database(tmp_path / 'demo.db')}"
+    budget = {"budget": {"max_wall_time": {"secs": 240, "nanos": 0}}}
+    assistant = aigis.Assistant(db=db, base_url=url, model="smollm2-135m", api_key="unused", config=budget)
+    events = list(assistant.stream("How many customers are there?"))
+    assert events[0]["type"] == "meta"
+    terminal = [e for e in events if e["type"] in ("done", "error")]
+    assert len(terminal) == 1 and terminal[0] is events[-1]
+    if terminal[0]["type"] == "error":
+        assert terminal[0]["code"] and terminal[0]["message"]
+    print("local model:", shape(events), terminal[0].get("code") or terminal[0].get("answer"))

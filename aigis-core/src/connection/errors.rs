@@ -16,17 +16,50 @@ pub(crate) enum Phase {
 pub(crate) fn map_sqlx_error(err: sqlx::Error, phase: Phase, secret: Option<&str>) -> Error {
     let (kind, message) = classify(&err, phase);
     let message = match secret {
-        Some(s) if !s.is_empty() => message.replace(s, "***"),
+        Some(s) if !s.is_empty() => message.replace(s, "***").replace(&percent_decode(s), "***"),
         _ => message,
     };
     Error::Database { kind, message }
+}
+
+/// The password in a `scheme://user:password@host/…` URL as written (maybe percent-encoded;
+/// [`map_sqlx_error`] scrubs both forms); `None` when the URL has none.
+pub(crate) fn url_password(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?']).next()?;
+    let userinfo = authority.rsplit_once('@')?.0;
+    let password = userinfo.split_once(':')?.1;
+    (!password.is_empty()).then(|| password.to_string())
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn classify(err: &sqlx::Error, phase: Phase) -> (DbErrorKind, String) {
     let lost = if phase == Phase::Connect { DbErrorKind::Connect } else { DbErrorKind::ConnectionLost };
     match err {
         sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            let code = mysql_error_number(db.as_ref())
+                .map(|n| n.to_string())
+                .or_else(|| db.code().map(|c| c.into_owned()))
+                .unwrap_or_default();
             let kind = database_kind(&code, db.message());
             let message = match code.as_str() {
                 "" => db.message().to_string(),
@@ -49,6 +82,16 @@ fn classify(err: &sqlx::Error, phase: Phase) -> (DbErrorKind, String) {
         sqlx::Error::Decode(e) => (DbErrorKind::Decode, format!("could not decode a value: {e}")),
         other => (DbErrorKind::Query, other.to_string()),
     }
+}
+
+/// MySQL's own error number (sqlx's `code()` gives only the coarser SQLSTATE).
+#[cfg(feature = "mysql")]
+fn mysql_error_number(db: &dyn sqlx::error::DatabaseError) -> Option<u16> {
+    db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|e| e.number())
+}
+#[cfg(not(feature = "mysql"))]
+fn mysql_error_number(_db: &dyn sqlx::error::DatabaseError) -> Option<u16> {
+    None
 }
 
 /// Classifies a server error by SQLSTATE (PostgreSQL), error number (MySQL/MariaDB) or result
@@ -99,6 +142,16 @@ mod tests {
             map_sqlx_error(sqlx::Error::PoolTimedOut, Phase::Query, None),
             Error::Database { kind: DbErrorKind::PoolTimeout, .. }
         ));
+    }
+
+    #[test]
+    fn finds_url_passwords() {
+        assert_eq!(url_password("postgres://u:p%40ss@h:5432/db").as_deref(), Some("p%40ss"));
+        assert_eq!(url_password("mysql://root@h/db"), None);
+        assert_eq!(url_password("postgres://h/db?x=a:b@c"), None);
+        assert_eq!(percent_decode("p%40ss"), "p@ss");
+        let e = map_sqlx_error(sqlx::Error::Protocol("bad p@ss".into()), Phase::Connect, Some("p%40ss"));
+        assert!(!e.to_string().contains("p@ss"), "{e}");
     }
 
     #[test]

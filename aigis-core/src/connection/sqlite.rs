@@ -13,16 +13,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use futures::TryStreamExt;
 use serde_json::Value;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
-use sqlx::{AssertSqlSafe, Column as _, Decode, Executor, Row, SqlSafeStr, Statement as _, TypeInfo, ValueRef};
+use sqlx::{AssertSqlSafe, Column as _, Decode, Row, TypeInfo, ValueRef};
 
 use crate::connection::errors::{Phase, map_sqlx_error};
-use crate::connection::value::{RowCollector, bytes_to_json, float_to_json, truncate_value};
+use crate::connection::exec::stream_query;
+use crate::connection::value::{bytes_to_json, float_to_json, truncate_value};
 use crate::connection::{
-    Column, ColumnInfo, Connection, ExecLimits, ForeignKey, IntrospectOptions, QueryResult, Schema, Table, TableKind,
+    Column, Connection, ExecLimits, ForeignKey, IntrospectOptions, QueryResult, Schema, Table, TableKind,
 };
 use crate::dialect::Dialect;
 use crate::error::DbErrorKind;
@@ -98,46 +98,24 @@ impl SqliteConnection {
 
     async fn run(&self, sql: &GuardedSql, limits: &ExecLimits) -> Result<QueryResult> {
         let (mut conn, watchdog) = self.acquire(limits.timeout).await?;
-        let map = |e| map_sqlx_error(e, Phase::Query, None);
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(map)?;
-        let statement = (&mut *tx).prepare(AssertSqlSafe(sql.sql().to_string()).into_sql_str()).await.map_err(map)?;
-        let columns: Vec<ColumnInfo> = statement
-            .columns()
-            .iter()
-            .map(|c| ColumnInfo { name: c.name().to_string(), data_type: c.type_info().name().to_string() })
-            .collect();
-        let mut collector = RowCollector::new(limits);
-        let outcome = {
-            let mut rows = statement.query().fetch(&mut *tx);
-            loop {
-                match rows.try_next().await {
-                    Ok(Some(row)) => {
-                        if !collector.push(decode_row(&row)?) {
-                            break Ok(());
-                        }
-                    }
-                    Ok(None) => break Ok(()),
-                    Err(e) => break Err(e),
-                }
-            }
-        };
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| map_sqlx_error(e, Phase::Query, None))?;
+        let outcome = stream_query::<Sqlite, _>(&mut tx, sql.sql(), limits, None, decode_row).await;
         // Disarm before rolling back so the rollback itself is never interrupted.
         let timed_out = watchdog.disarm();
         let rollback = tx.rollback().await;
         match outcome {
             Err(e) if timed_out => Err(timeout_error(limits.timeout, Some(e))),
-            Err(e) => Err(map(e)),
-            Ok(()) => {
-                rollback.map_err(map)?;
-                let row_count = collector.rows.len() as u64;
-                Ok(QueryResult { columns, rows: collector.rows, row_count, truncated: collector.truncated })
+            Err(e) => Err(e),
+            Ok(result) => {
+                rollback.map_err(|e| map_sqlx_error(e, Phase::Query, None))?;
+                Ok(result)
             }
         }
     }
 }
 
-fn timeout_error(timeout: Duration, cause: Option<sqlx::Error>) -> Error {
-    let detail = cause.map(|e| format!(" ({e})")).unwrap_or_default();
+fn timeout_error(timeout: Duration, cause: Option<Error>) -> Error {
+    let detail = cause.map(|e| format!(" ({})", e.user_message())).unwrap_or_default();
     Error::database(
         DbErrorKind::Timeout,
         format!("the query was interrupted after the {} ms timeout{detail}", timeout.as_millis()),
@@ -272,7 +250,7 @@ fn build_tables(relations: &[SqliteRow], columns: &[SqliteRow], foreign_keys: &[
     let mut grouped: BTreeMap<(String, i64), ForeignKey> = BTreeMap::new();
     for row in foreign_keys {
         let key = (get::<String>(row, "tbl")?, get::<i64>(row, "id")?);
-        let fk = grouped.entry(key).or_insert_with(ForeignKey::default);
+        let fk = grouped.entry(key).or_default();
         fk.referred_table = get(row, "ref")?;
         fk.columns.push(get(row, "from")?);
         if let Some(to) = get::<Option<String>>(row, "to")? {

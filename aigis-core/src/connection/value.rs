@@ -23,6 +23,50 @@ pub(crate) fn float_to_json(f: f64) -> Value {
     serde_json::Number::from_f64(f).map_or_else(|| Value::String(f.to_string()), Value::Number)
 }
 
+/// A timestamp without zone as `YYYY-MM-DDTHH:MM:SS[.ffffff]`.
+pub(crate) fn naive_datetime_to_json(t: chrono::NaiveDateTime) -> Value {
+    Value::String(t.format("%Y-%m-%dT%H:%M:%S%.f").to_string())
+}
+
+/// A timestamp with zone, in UTC with a `Z` suffix.
+pub(crate) fn utc_to_json(t: chrono::DateTime<chrono::Utc>) -> Value {
+    Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+}
+
+/// An interval as an ISO-8601 duration, e.g. `P1Y2M3DT4H5M6.5S`; `PT0S` when zero.
+pub(crate) fn interval_to_iso(months: i32, days: i32, microseconds: i64) -> String {
+    let mut out = String::from("P");
+    let (years, months) = (months / 12, months % 12);
+    for (n, unit) in [(i64::from(years), 'Y'), (i64::from(months), 'M'), (i64::from(days), 'D')] {
+        if n != 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    if microseconds != 0 {
+        out.push('T');
+        let sign = if microseconds < 0 { "-" } else { "" };
+        let micros = microseconds.unsigned_abs();
+        let (hours, rest) = (micros / 3_600_000_000, micros % 3_600_000_000);
+        let (minutes, rest) = (rest / 60_000_000, rest % 60_000_000);
+        let (seconds, fraction) = (rest / 1_000_000, rest % 1_000_000);
+        if hours != 0 {
+            out.push_str(&format!("{sign}{hours}H"));
+        }
+        if minutes != 0 {
+            out.push_str(&format!("{sign}{minutes}M"));
+        }
+        if seconds != 0 || fraction != 0 {
+            let frac = if fraction == 0 {
+                String::new()
+            } else {
+                format!(".{fraction:06}").trim_end_matches('0').to_string()
+            };
+            out.push_str(&format!("{sign}{seconds}{frac}S"));
+        }
+    }
+    if out == "P" { "PT0S".to_string() } else { out }
+}
+
 /// Cuts long strings to `max_chars` characters (adding `…`); `0` keeps everything.
 pub(crate) fn truncate_value(value: Value, max_chars: usize) -> Value {
     match value {
@@ -125,5 +169,12 @@ mod tests {
         assert_eq!(truncate_value(json!(123456), 2), json!(123456));
         assert_eq!(bytes_to_json(b"hi"), json!("aGk="));
         assert_eq!(float_to_json(f64::NAN), json!("NaN"));
+    }
+
+    #[test]
+    fn intervals_are_iso_durations() {
+        assert_eq!(interval_to_iso(14, 3, 4 * 3_600_000_000 + 5 * 60_000_000 + 6_500_000), "P1Y2M3DT4H5M6.5S");
+        assert_eq!(interval_to_iso(0, 0, 0), "PT0S");
+        assert_eq!(interval_to_iso(0, -1, -90_000_000), "P-1DT-1M-30S");
     }
 }

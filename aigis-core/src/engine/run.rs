@@ -64,6 +64,7 @@ pub(super) struct Run {
     llm_calls: u32,
     model: String,
     schema: Arc<Schema>,
+    schema_text: String,
     messages: Vec<ChatMessage>,
     knowledge: String,
     /// Every successful query of this request, in order (several in plan mode).
@@ -85,6 +86,7 @@ impl Run {
             llm_calls: 0,
             model,
             schema: Arc::new(Schema::default()),
+            schema_text: String::new(),
             messages: Vec::new(),
             knowledge: String::new(),
             results: Vec::new(),
@@ -162,7 +164,9 @@ impl Run {
         match state {
             State::LoadSchema => {
                 self.emit(Event::status(Stage::Schema, "loading schema")).await?;
-                self.schema = self.assistant.schema().await?;
+                let (schema, prepared) = self.assistant.cached_schema().await?;
+                self.schema = schema;
+                self.schema_text = prepared.render(&self.request.question).text;
                 Ok(Transition::ok(State::Retrieve, json!({"tables": self.schema.tables.len()})))
             }
             State::Retrieve => {
@@ -175,12 +179,11 @@ impl Run {
                 self.messages = prompt::generation_messages(
                     &prompt::PromptInput {
                         dialect: inner.connection.dialect(),
-                        schema: &self.schema,
+                        schema_text: &self.schema_text,
                         question: &self.request.question,
                         history: &self.request.history,
                         knowledge: &self.knowledge,
                         max_rows: inner.guard.policy().max_rows,
-                        schema_budget: config.schema_token_budget,
                     },
                 );
                 Ok(Transition::ok(next, json!({"knowledge_used": used})))

@@ -1,22 +1,75 @@
 //! Rendering the checked AST: the only text that ever runs.
 //!
-//! sqlparser renders string literals the ANSI way (quotes doubled), but MySQL also treats a
-//! backslash as an escape inside strings: `'a\\'` parses to `a\`, which would render as `'a\'`
-//! and let the next quote end a different string than the one the guard checked. So for MySQL
-//! backslashes are doubled in every string value before rendering.
+//! sqlparser's renderer is not a faithful inverse of its parser for every string: it leaves a
+//! quote preceded by a backslash, or followed by another quote, undoubled, so the value `\'`
+//! renders as `'\''`, which PostgreSQL and SQLite read with different string boundaries than the
+//! guard checked (`'\''' OR x = ' UNION SELECT ssn ...'` would turn the UNION into code).
+//! MySQL also treats backslashes as escapes, which the renderer ignores.
+//!
+//! So: for MySQL, backslashes in string values are doubled; and whenever a string or quoted
+//! identifier contains a quote or a backslash, the rendered text is parsed again and must yield
+//! the very AST that was checked, else the query is rejected.
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Query, Value as SqlValue, ValueWithSpan, VisitMut, VisitorMut};
+use sqlparser::ast::{Ident, Query, Statement, Value as SqlValue, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut};
+use sqlparser::parser::Parser;
 
+use super::Violation;
 use crate::dialect::Dialect;
 
-/// Renders the query for the dialect.
-pub(crate) fn render(query: &mut Query, dialect: Dialect) -> String {
+/// Renders the query for the dialect, or explains why it cannot be rendered faithfully.
+pub(crate) fn render(query: &mut Query, dialect: Dialect) -> Result<String, Violation> {
+    let mut detector = RiskDetector { risky: false };
+    let _ = Visit::visit(&*query, &mut detector);
+    if !detector.risky {
+        return Ok(query.to_string());
+    }
+    let checked = query.clone();
     if dialect == Dialect::Mysql {
         let _ = query.visit(&mut MysqlEscaper);
     }
-    query.to_string()
+    let text = query.to_string();
+    let parser_dialect = dialect.parser_dialect();
+    let same = match Parser::parse_sql(parser_dialect.as_ref(), &text) {
+        Ok(statements) => matches!(statements.as_slice(), [Statement::Query(q)] if **q == checked),
+        Err(_) => false,
+    };
+    if same {
+        Ok(text)
+    } else {
+        Err(Violation::new(
+            "unsafe_literal",
+            "a string or quoted name mixes quotes and backslashes in a way that cannot be passed on safely; \
+             write it without backslashes next to quotes",
+        ))
+    }
+}
+
+struct RiskDetector {
+    risky: bool,
+}
+
+impl Visitor for RiskDetector {
+    type Break = ();
+
+    fn pre_visit_value(&mut self, value: &ValueWithSpan) -> ControlFlow<()> {
+        let risky = match &value.value {
+            SqlValue::Number(..) | SqlValue::Boolean(_) | SqlValue::Null | SqlValue::Placeholder(_) => false,
+            other => {
+                let s = other.to_string();
+                s.contains('\\') || s.len() > 2 && s[1..s.len() - 1].contains(['\'', '"', '$'])
+            }
+        };
+        self.risky |= risky;
+        if risky { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    }
+
+    fn pre_visit_ident(&mut self, ident: &Ident) -> ControlFlow<()> {
+        let risky = ident.quote_style.is_some() && ident.value.contains(['\'', '"', '`', '\\', ']']);
+        self.risky |= risky;
+        if risky { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    }
 }
 
 struct MysqlEscaper;
@@ -34,5 +87,30 @@ impl VisitorMut for MysqlEscaper {
             _ => {}
         }
         ControlFlow::Continue(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guarded(sql: &str, d: Dialect) -> Result<String, String> {
+        let pd = d.parser_dialect();
+        let mut st = Parser::parse_sql(pd.as_ref(), sql).map_err(|e| e.to_string())?;
+        match st.pop() {
+            Some(Statement::Query(mut q)) => render(&mut q, d).map_err(|v| v.code),
+            _ => Err("not a query".into()),
+        }
+    }
+
+    #[test]
+    fn backslash_quote_cannot_shift_string_boundaries() {
+        let attack = r"SELECT name FROM t WHERE name = '\''' OR name = ' UNION SELECT ssn FROM customers --'";
+        for d in [Dialect::Postgres, Dialect::Sqlite, Dialect::Generic] {
+            assert_eq!(guarded(attack, d), Err("unsafe_literal".into()), "{d}");
+        }
+        assert_eq!(guarded(r"SELECT 'a\\', ' OR 1=1 -- '", Dialect::Mysql).as_deref(), Ok(r"SELECT 'a\\', ' OR 1=1 -- '"));
+        assert_eq!(guarded("SELECT 'it''s'", Dialect::Postgres).as_deref(), Ok("SELECT 'it''s'"));
+        assert_eq!(guarded(r"SELECT 'C:\dir'", Dialect::Sqlite).as_deref(), Ok(r"SELECT 'C:\dir'"));
     }
 }

@@ -97,7 +97,7 @@ impl LlmProvider for OpenAiProvider {
             async move { self.send(&body).await }
         })
         .await?;
-        Ok(http::decode_stream(response, self.key.clone(), StreamState::new(model)))
+        Ok(http::decode_stream(response, self.key.clone(), StreamState::new(model, estimate_prompt_tokens(&request))))
     }
 }
 
@@ -222,18 +222,30 @@ pub(crate) struct StreamState {
     requested_model: String,
     model_sent: bool,
     finished: bool,
+    usage_seen: bool,
+    prompt_estimate: u64,
+    pieces: u64,
 }
 
 impl StreamState {
-    pub(crate) fn new(requested_model: String) -> Self {
-        Self { requested_model, model_sent: false, finished: false }
+    /// `prompt_estimate` is reported when the server sends no usage (see [`estimate_prompt_tokens`]).
+    pub(crate) fn new(requested_model: String, prompt_estimate: u64) -> Self {
+        Self { requested_model, model_sent: false, finished: false, usage_seen: false, prompt_estimate, pieces: 0 }
     }
 
     /// Handles one `data` payload; returns `true` at `[DONE]`.
     pub(crate) fn on_data(&mut self, data: &str, key: &ApiKey, out: &mut VecDeque<ChatChunk>) -> Result<bool> {
         let data = data.trim();
         if data == "[DONE]" {
-            self.announce_model(None, out);
+            // llama.cpp-python interrupts a stream with a bare [DONE] when another request
+            // waits; without a finish reason the reply is cut short, so it is retryable.
+            if !self.finished {
+                return Err(Error::llm(
+                    LlmErrorKind::Unavailable,
+                    "the server ended the stream without a finish reason",
+                ));
+            }
+            self.end(out);
             return Ok(true);
         }
         if data.is_empty() {
@@ -256,6 +268,7 @@ impl StreamState {
         for choice in chunk.choices {
             if let Some(delta) = choice.delta {
                 if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
+                    self.pieces += 1;
                     out.push_back(ChatChunk::Delta { text });
                 }
                 for call in delta.tool_calls {
@@ -263,6 +276,7 @@ impl StreamState {
                         Some(f) => (f.name, f.arguments.unwrap_or_default()),
                         None => (None, String::new()),
                     };
+                    self.pieces += 1;
                     out.push_back(ChatChunk::ToolCallDelta { index: call.index, id: call.id, name, arguments });
                 }
             }
@@ -272,6 +286,7 @@ impl StreamState {
             }
         }
         if let Some(u) = chunk.usage {
+            self.usage_seen = true;
             out.push_back(ChatChunk::Usage(Usage {
                 prompt_tokens: u.prompt_tokens,
                 completion_tokens: u.completion_tokens,
@@ -294,7 +309,7 @@ impl Decoder for StreamState {
     /// The body ended without `[DONE]`: fine after a finish reason, else the connection broke.
     fn on_end(&mut self, out: &mut VecDeque<ChatChunk>) -> Result<()> {
         if self.finished {
-            self.announce_model(None, out);
+            self.end(out);
             Ok(())
         } else {
             Err(Error::llm(LlmErrorKind::Unavailable, "the stream ended before the reply was complete"))
@@ -303,6 +318,20 @@ impl Decoder for StreamState {
 }
 
 impl StreamState {
+    /// At the end: name the model if no chunk did, and estimate usage if the server sent none
+    /// (llama-cpp-python ignores `include_usage`; servers stream about one token per delta).
+    fn end(&mut self, out: &mut VecDeque<ChatChunk>) {
+        self.announce_model(None, out);
+        if !self.usage_seen {
+            self.usage_seen = true;
+            tracing::debug!(model = %self.requested_model, "no usage in the stream; reporting an estimate");
+            out.push_back(ChatChunk::Usage(Usage {
+                prompt_tokens: self.prompt_estimate,
+                completion_tokens: self.pieces,
+            }));
+        }
+    }
+
     fn announce_model(&mut self, model: Option<String>, out: &mut VecDeque<ChatChunk>) {
         if !self.model_sent {
             self.model_sent = true;
@@ -310,6 +339,12 @@ impl StreamState {
             out.push_back(ChatChunk::Model { model });
         }
     }
+}
+
+/// A rough prompt size for servers that report no usage: about four characters per token plus
+/// a few tokens of chat template per message.
+pub(crate) fn estimate_prompt_tokens(request: &ChatRequest) -> u64 {
+    request.messages.iter().map(|m| (m.content.len() as u64).div_ceil(4) + 4).sum()
 }
 
 /// Maps an OpenAI finish reason.
@@ -331,7 +366,7 @@ mod tests {
     #[test]
     fn parses_text_tool_calls_usage_and_done() {
         let key = ApiKey::default();
-        let mut s = StreamState::new("m".into());
+        let mut s = StreamState::new("m".into(), 0);
         let lines = [
             r#"{"model":"gpt-x","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}]}"#,
             r#"{"choices":[{"index":0,"delta":{"content":"lo"}}]}"#,
@@ -346,6 +381,7 @@ mod tests {
         }
         assert!(s.on_data("[DONE]", &key, &mut out).unwrap());
         let chunks: Vec<ChatChunk> = out.into_iter().collect();
+        assert_eq!(chunks.iter().filter(|c| matches!(c, ChatChunk::Usage(_))).count(), 1, "no estimate on top");
         assert_eq!(chunks[0], ChatChunk::Model { model: "gpt-x".into() });
         assert_eq!(chunks[1], ChatChunk::Delta { text: "Hel".into() });
         assert!(chunks.contains(&ChatChunk::Finish { reason: FinishReason::ToolCalls }));
@@ -353,15 +389,28 @@ mod tests {
     }
 
     #[test]
+    fn missing_usage_is_estimated() {
+        let mut s = StreamState::new("m".into(), 9);
+        let mut out = VecDeque::new();
+        for piece in ["a", "b", "c"] {
+            s.on_data(&format!(r#"{{"choices":[{{"delta":{{"content":"{piece}"}}}}]}}"#), &ApiKey::default(), &mut out)
+                .unwrap();
+        }
+        s.on_data(r#"{"choices":[{"delta":{},"finish_reason":"stop"}]}"#, &ApiKey::default(), &mut out).unwrap();
+        s.on_data("[DONE]", &ApiKey::default(), &mut out).unwrap();
+        assert_eq!(out.back(), Some(&ChatChunk::Usage(Usage { prompt_tokens: 9, completion_tokens: 3 })));
+    }
+
+    #[test]
     fn malformed_chunk_is_bad_response() {
-        let mut s = StreamState::new("m".into());
+        let mut s = StreamState::new("m".into(), 0);
         let err = s.on_data("{not json", &ApiKey::default(), &mut VecDeque::new()).unwrap_err();
         assert_eq!(err.code(), "llm_bad_response");
     }
 
     #[test]
     fn end_without_finish_is_unavailable() {
-        let mut s = StreamState::new("m".into());
+        let mut s = StreamState::new("m".into(), 0);
         let mut out = VecDeque::new();
         s.on_data(r#"{"choices":[{"delta":{"content":"x"}}]}"#, &ApiKey::default(), &mut out).unwrap();
         assert_eq!(s.on_end(&mut out).unwrap_err().code(), "llm_unavailable");

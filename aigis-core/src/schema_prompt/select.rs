@@ -57,31 +57,43 @@ fn table_terms(table: &Table) -> Vec<(String, f32)> {
     out
 }
 
-/// Table indexes of `schema` in the order they should be considered for the prompt, with their
-/// priority (> 0); tables unrelated to the question are absent.
-pub(super) fn rank_tables(schema: &Schema, question: &str, neighbours: bool) -> Vec<(usize, f32)> {
-    let query = terms(question);
-    if query.is_empty() {
-        return Vec::new();
+/// A schema's tables indexed for relevance: built once per schema, queried per question.
+#[derive(Debug, Clone, Default)]
+pub(super) struct TableIndex {
+    index: Bm25Index,
+    adjacency: HashMap<usize, Vec<usize>>,
+}
+
+impl TableIndex {
+    pub(super) fn new(schema: &Schema) -> Self {
+        let mut index = Bm25Index::new();
+        for table in &schema.tables {
+            index.add(table_terms(table));
+        }
+        Self { index, adjacency: foreign_key_adjacency(schema) }
     }
-    let mut index = Bm25Index::new();
-    for table in &schema.tables {
-        index.add(table_terms(table));
-    }
-    let mut priority: HashMap<usize, f32> = index.search(&query).into_iter().collect();
-    if neighbours {
-        let adjacency = foreign_key_adjacency(schema);
-        let matched: Vec<(usize, f32)> = priority.iter().map(|(&i, &s)| (i, s)).collect();
-        for (table, score) in matched {
-            for &n in adjacency.get(&table).into_iter().flatten() {
-                let p = priority.entry(n).or_default();
-                *p = p.max(score * NEIGHBOUR_FACTOR);
+
+    /// Table indexes in the order they should be considered for the prompt, with their
+    /// priority (> 0); tables unrelated to the question are absent.
+    pub(super) fn rank(&self, question: &str, neighbours: bool) -> Vec<(usize, f32)> {
+        let query = terms(question);
+        if query.is_empty() {
+            return Vec::new();
+        }
+        let mut priority: HashMap<usize, f32> = self.index.search(&query).into_iter().collect();
+        if neighbours {
+            let matched: Vec<(usize, f32)> = priority.iter().map(|(&i, &s)| (i, s)).collect();
+            for (table, score) in matched {
+                for &n in self.adjacency.get(&table).into_iter().flatten() {
+                    let p = priority.entry(n).or_default();
+                    *p = p.max(score * NEIGHBOUR_FACTOR);
+                }
             }
         }
+        let mut ranked: Vec<(usize, f32)> = priority.into_iter().filter(|(_, p)| *p > 0.0).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked
     }
-    let mut ranked: Vec<(usize, f32)> = priority.into_iter().filter(|(_, p)| *p > 0.0).collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    ranked
 }
 
 /// Table index → indexes of tables it references or that reference it.
@@ -108,6 +120,10 @@ fn foreign_key_adjacency(schema: &Schema) -> HashMap<usize, Vec<usize>> {
 mod tests {
     use super::*;
     use crate::connection::{Column, ForeignKey};
+
+    fn rank_tables(schema: &Schema, question: &str, neighbours: bool) -> Vec<(usize, f32)> {
+        TableIndex::new(schema).rank(question, neighbours)
+    }
 
     fn table(name: &str, cols: &[&str], fk_to: Option<&str>) -> Table {
         Table {

@@ -39,7 +39,17 @@ pub enum Caller {
     /// No token, on a server that allows it.
     Anonymous,
     /// A signed-in user.
-    User(UserRow),
+    User(Box<UserRow>),
+}
+
+impl Caller {
+    /// The user, when signed in.
+    pub fn user(&self) -> Option<&UserRow> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::User(u) => Some(u.as_ref()),
+        }
+    }
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -87,7 +97,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match bearer(parts) {
-            Some(token) => Ok(Caller::User(user_of_token(state, token).await?)),
+            Some(token) => Ok(Caller::User(Box::new(user_of_token(state, token).await?))),
             None if state.settings().allow_anonymous => Ok(Caller::Anonymous),
             None => Err(ApiError::unauthorized("missing bearer token")),
         }

@@ -1,6 +1,6 @@
 //! The question endpoints: `GET /health`, `POST /v1/ask` (SSE), `POST /v1/sql`, `POST /v1/guard`.
 
-use aigis_core::{AskRequest, Assistant, Dialect, ExecLimits, Guard, GuardContext, Policy, Verdict};
+use aigis_core::{Dialect, ExecLimits, Guard, GuardContext, Policy, Verdict};
 use axum::extract::{FromRequest, State};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::answer::{assistant_for, keyed_connection_for, policy_for};
+use super::auth::Caller;
 use super::sse::{events_of, sse_response};
 use crate::error::ApiError;
 
@@ -32,6 +34,7 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         "version": env!("CARGO_PKG_VERSION"),
         "llm": { "available": state.llm_available(), "model": state.default_model() },
         "default_db": state.default_db().is_some(),
+        "store": if state.store().ping().await { "ok" } else { "unavailable" },
     }))
 }
 
@@ -41,29 +44,43 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
 pub struct AskBody {
     /// The question.
     pub question: String,
-    /// Database URL; the server's default when absent.
+    /// Database URL (anonymous development servers and admins only); the default when absent.
     pub db: Option<String>,
+    /// One of the caller's saved connections.
+    pub connection_id: Option<String>,
     /// Model instead of the default one.
     pub model: Option<String>,
 }
 
-async fn ask(State(state): State<AppState>, ApiJson(body): ApiJson<AskBody>) -> Result<Response, ApiError> {
+async fn ask(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<AskBody>) -> Result<Response, ApiError> {
     if body.question.trim().is_empty() {
         return Err(ApiError::bad_request("`question` must not be empty"));
     }
-    let llm = state.llm()?;
-    let url = db_url(&state, body.db.as_deref())?;
-    let conn = state.connection(&url).await?;
-    let assistant = Assistant::builder(llm, conn).config(state.assistant_config().clone()).build();
-    let request = AskRequest { question: body.question, model: body.model, ..Default::default() };
+    let user = caller.user();
+    // Fail before opening anything when no LLM can answer.
+    super::answer::llm_for(&state, user)?;
+    let (key, conn) = connection_of(&state, &caller, body.db.as_deref(), body.connection_id.as_deref()).await?;
+    let (assistant, request) = assistant_for(&state, user, &key, conn, body.question, body.model).await?;
     Ok(sse_response(events_of(assistant.ask_with(request))))
 }
 
-fn db_url(state: &AppState, requested: Option<&str>) -> Result<String, ApiError> {
-    requested
-        .or(state.default_db())
-        .map(str::to_string)
-        .ok_or_else(|| ApiError::bad_request("no database: pass `db` or start the server with a default database"))
+/// The connection a question or query names: a raw URL (anonymous or admin callers only), a
+/// saved connection, or the default database.
+async fn connection_of(
+    state: &AppState,
+    caller: &Caller,
+    db: Option<&str>,
+    connection_id: Option<&str>,
+) -> Result<(String, std::sync::Arc<dyn aigis_core::Connection>), ApiError> {
+    let may_name_url = match caller {
+        Caller::Anonymous => true,
+        Caller::User(u) => u.is_admin,
+    };
+    match db {
+        Some(url) if may_name_url => Ok((url.to_string(), state.connection(url).await?)),
+        Some(_) => Err(ApiError::forbidden("only administrators may name a database URL; use `connection_id`")),
+        None => keyed_connection_for(state, caller.user(), connection_id).await,
+    }
 }
 
 /// Body of `POST /v1/sql`.
@@ -72,8 +89,10 @@ fn db_url(state: &AppState, requested: Option<&str>) -> Result<String, ApiError>
 pub struct SqlBody {
     /// The SQL to guard and run.
     pub sql: String,
-    /// Database URL; the server's default when absent.
+    /// Database URL (anonymous development servers and admins only); the default when absent.
     pub db: Option<String>,
+    /// One of the caller's saved connections.
+    pub connection_id: Option<String>,
     /// Row cap (at most the server's).
     pub max_rows: Option<u64>,
 }
@@ -93,10 +112,10 @@ pub struct SqlAnswer {
     pub truncated: bool,
 }
 
-async fn sql(State(state): State<AppState>, ApiJson(body): ApiJson<SqlBody>) -> Result<Json<SqlAnswer>, ApiError> {
-    let url = db_url(&state, body.db.as_deref())?;
-    let conn = state.connection(&url).await?;
-    let answer = run_sql(&state, conn.as_ref(), &body.sql, body.max_rows, Policy::default(), &GuardContext::default()).await?;
+async fn sql(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<SqlBody>) -> Result<Json<SqlAnswer>, ApiError> {
+    let (_, conn) = connection_of(&state, &caller, body.db.as_deref(), body.connection_id.as_deref()).await?;
+    let (policy, ctx) = policy_for(&state, caller.user()).await?;
+    let answer = run_sql(&state, conn.as_ref(), &body.sql, body.max_rows, policy, &ctx).await?;
     Ok(Json(answer))
 }
 

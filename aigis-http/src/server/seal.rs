@@ -75,6 +75,7 @@ impl Sealer {
 pub struct SealError;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aigis_core::{AssistantConfig, Connection, LlmProvider, ProviderConfig};
+use aigis_core::{Assistant, AssistantConfig, Connection, LlmProvider, ProviderConfig};
 
 use super::ServeOptions;
 use super::auth::throttle::Throttle;
@@ -25,12 +25,15 @@ struct Inner {
     llm: Result<Arc<dyn LlmProvider>, String>,
     default_db: Option<String>,
     connections: Mutex<HashMap<String, Arc<dyn Connection>>>,
+    assistants: Mutex<HashMap<String, Assistant>>,
     assistant_config: AssistantConfig,
     body_limit: usize,
     cors_origins: Vec<String>,
     store: Store,
     settings: Settings,
     throttle: Throttle,
+    /// Models users may pick for a thread.
+    models: Vec<String>,
     /// A hash verified against when the user does not exist, so both cases take as long.
     dummy_hash: String,
 }
@@ -58,20 +61,40 @@ impl AppState {
         let admin_hash = super::auth::password::hash(admin.password.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let reset = admin.explicit.then_some(admin_hash.as_str());
         store.bootstrap_admin(&admin.username, &admin_hash, reset).await?;
+        let llm = build_llm(&llm_config);
+        let mut models: Vec<String> = Vec::new();
+        if let Ok(p) = &llm {
+            models.push(p.default_model().to_string());
+        }
+        let extra = options.models.clone().unwrap_or_else(|| {
+            std::env::var("AIGIS_LLM_MODELS").map(|v| v.split(',').map(|m| m.trim().to_string()).collect()).unwrap_or_default()
+        });
+        for m in llm_config.fallback_models.iter().chain(extra.iter()) {
+            if !m.is_empty() && !models.contains(m) {
+                models.push(m.clone());
+            }
+        }
         Ok(Self {
             inner: Arc::new(Inner {
+                models,
                 store,
                 settings,
                 throttle: Throttle::new(options.login_window, options.login_max_per_user, options.login_max_per_addr),
                 dummy_hash: admin_hash,
-                llm: build_llm(&llm_config),
+                llm,
                 default_db: options.default_db.clone(),
                 connections: Mutex::new(HashMap::new()),
+                assistants: Mutex::new(HashMap::new()),
                 assistant_config: AssistantConfig::default(),
                 body_limit: options.body_limit,
                 cors_origins,
             }),
         })
+    }
+
+    /// Models users may pick for a thread (the default first).
+    pub fn models(&self) -> &[String] {
+        &self.inner.models
     }
 
     /// The app store.
@@ -152,6 +175,22 @@ impl AppState {
     /// Closes a cached connection (after its settings changed or it was deleted).
     pub fn forget_connection(&self, url: &str) {
         self.lock_connections().remove(url);
+        // Assistants hold their connection: drop them all rather than track which.
+        self.inner.assistants.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// A reusable assistant under this key.
+    pub fn cached_assistant(&self, key: &str) -> Option<Assistant> {
+        self.inner.assistants.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
+    }
+
+    /// Keeps an assistant for reuse.
+    pub fn cache_assistant(&self, key: String, assistant: Assistant) {
+        let mut cache = self.inner.assistants.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_CACHED_CONNECTIONS {
+            cache.clear();
+        }
+        cache.insert(key, assistant);
     }
 
     fn lock_connections(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<dyn Connection>>> {

@@ -30,6 +30,7 @@ from ._aigis import (
     Verdict,
     Violation,
     __version__,
+    demo_database,
     event_schema,
     guard,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "Verdict",
     "Violation",
     "__version__",
+    "demo_database",
     "event_schema",
     "guard",
 ]

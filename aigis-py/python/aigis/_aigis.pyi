@@ -129,7 +129,11 @@ class Verdict:
     @property
     def notes(self) -> List[Note]: ...
     @property
-    def tables(self) -> List[str]: ...
+    def tables(self) -> List[str]:
+        """Base tables the query reads."""
+    @property
+    def columns(self) -> List[str]:
+        """Columns the query references, as written."""
     def to_dict(self) -> Dict[str, Any]:
         """The verdict exactly as the core serialises it (same JSON on every surface)."""
     def to_json(self) -> str: ...
@@ -141,13 +145,22 @@ def guard(
     max_rows: Optional[int] = None,
     policy: Optional[PolicyLike] = None,
     params: Optional[Mapping[str, JsonValue]] = None,
+    views: Optional[Sequence[str]] = None,
 ) -> Verdict:
     """Checks one SQL statement and returns the verdict; bad SQL gives a rejected verdict.
 
     Without a policy the dialect defaults to "sqlite" and max_rows to 1000. `policy` is a dict,
     a JSON or TOML string, or a path to a .json/.toml file; `dialect` and `max_rows`, when given,
-    override it. `params` binds the named parameters of the policy's row scopes.
-    Raises ConfigError for an invalid policy or dialect.
+    override it. `params` binds the named parameters of the policy's row scopes; `views` names
+    relations known to be views (for the policy's views-only mode).
+    Raises ConfigError for an invalid policy, InvalidInputError for an unknown dialect.
+    """
+
+def demo_database(path: Optional[Union[str, "os.PathLike[str]"]] = None) -> str:
+    """Creates the demo shop database (SQLite) at `path` unless it exists; returns the path.
+
+    Without `path`: $AIGIS_DEMO_DB, else ~/.local/share/aigis/demo.db (where `aigis demo` keeps it).
+    Use it as `aigis.Assistant(db=f"sqlite://{aigis.demo_database()}", ...)`.
     """
 
 def event_schema() -> Dict[str, Any]:
@@ -203,13 +216,13 @@ class Assistant:
     """A governed data assistant over one database and one model.
 
     Options map one-to-one onto the core ProviderConfig (provider, base_url, model, api_key,
-    fallback_models) and AssistantConfig (config, policy, max_rows, max_repairs, charts,
-    timeout in seconds, mode). Provider options left unset come from AIGIS_LLM_BASE_URL,
+    fallback_models; `resilience`: ResilienceConfig timeouts and retries in milliseconds) and
+    AssistantConfig (config, policy, max_rows, max_repairs, charts, timeout in seconds, mode). Provider options left unset come from AIGIS_LLM_BASE_URL,
     AIGIS_LLM_MODEL, AIGIS_LLM_API_KEY (or OPENAI_BASE_URL / OPENAI_API_KEY).
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         db: str,
         *,
         base_url: Optional[str] = None,
@@ -224,7 +237,8 @@ class Assistant:
         timeout: Optional[float] = None,
         mode: Optional[Mode] = None,
         config: Optional[Mapping[str, Any]] = None,
-    ) -> None: ...
+        resilience: Optional[Mapping[str, int]] = None,
+    ) -> "Assistant": ...
     @property
     def dialect(self) -> Dialect: ...
     def ask(
@@ -245,7 +259,8 @@ class Assistant:
         user: Optional[str] = None,
         params: Optional[Mapping[str, JsonValue]] = None,
         mode: Optional[Mode] = None,
-    ) -> Answer: ...
+    ) -> Answer:
+        """Awaitable `ask`; call it from a running event loop (inside a coroutine)."""
     def stream(
         self,
         question: str,

@@ -81,6 +81,7 @@ pub fn verify(token: &str, secret: &[u8], now_secs: i64) -> Result<Claims, Token
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

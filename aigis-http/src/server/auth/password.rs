@@ -39,6 +39,7 @@ pub async fn verify(password: String, phc: String) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

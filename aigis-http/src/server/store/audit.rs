@@ -102,19 +102,17 @@ impl Store {
     }
 }
 
-/// An [`AuditSink`] writing to the app store on behalf of one user.
+/// An [`AuditSink`] writing to the app store; the event's `user` is the asking user's id.
 pub struct StoreAuditSink {
     /// The store.
     pub store: Store,
-    /// Who asked.
-    pub user_id: Option<String>,
 }
 
 #[async_trait]
 impl AuditSink for StoreAuditSink {
     async fn record(&self, event: &AuditEvent) -> aigis_core::Result<()> {
         self.store
-            .record_audit(self.user_id.as_deref(), event)
+            .record_audit(event.user.as_deref(), event)
             .await
             .map_err(|e| aigis_core::Error::Internal(format!("audit store: {e}")))
     }

@@ -1,0 +1,198 @@
+//! Bounded loopback load test of the reference server.
+//!
+//! ```text
+//! cargo run --release -p aigis-http --example load -- [STREAMS=1000] [USERS=20] [HOLD_MS=1500]
+//! ```
+//!
+//! Starts, in this process, a fake OpenAI-compatible LLM ([`FakeLlm`]), the demo shop SQLite
+//! database, and the server with a SQLite app store, all on 127.0.0.1. Then:
+//!
+//! 1. **Overhead** — 200 thread messages one at a time. For each, the time the server adds is the
+//!    client's wall time (request sent → stream closed, which includes auth, the SSE plumbing and
+//!    the transaction saving both messages) minus the engine's own `elapsed_ms` from the `done`
+//!    event (LLM calls, database, state machine). p50/p99 are reported.
+//! 2. **Concurrency** — STREAMS thread messages at once, every LLM reply held HOLD_MS so all
+//!    streams are open together. Reports errors (non-200, or a stream not ending in `done`),
+//!    whether every message was persisted, the same overhead percentiles under load, and the
+//!    resident memory added per open stream (peak RSS − RSS before, / STREAMS; Linux only).
+//!
+//! Exits non-zero on any error or missing message.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use aigis_core::testing::{FakeLlm, Reply};
+use aigis_http::{AppState, ServeOptions, router};
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+const REPLY: &str = "```sql\nSELECT s.name AS store, COUNT(*) AS orders FROM orders o JOIN stores s ON s.id = o.store_id GROUP BY s.name ORDER BY orders DESC\n```";
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+struct Outcome {
+    ok: bool,
+    added_ms: f64,
+}
+
+/// Sends one message and reads its stream to the end.
+async fn one(client: &reqwest::Client, base: &str, token: &str, thread: &str) -> Outcome {
+    let started = Instant::now();
+    let resp = client
+        .post(format!("{base}/v1/threads/{thread}/messages"))
+        .bearer_auth(token)
+        .json(&json!({"text": "How many orders per store?"}))
+        .send()
+        .await;
+    let Ok(resp) = resp else { return Outcome { ok: false, added_ms: 0.0 } };
+    if resp.status() != 200 {
+        return Outcome { ok: false, added_ms: 0.0 };
+    }
+    let mut body = resp.bytes_stream();
+    let mut text = String::new();
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(c) => text.push_str(&String::from_utf8_lossy(&c)),
+            Err(_) => return Outcome { ok: false, added_ms: 0.0 },
+        }
+    }
+    let wall = started.elapsed().as_secs_f64() * 1000.0;
+    let done = text.split("\n\n").filter_map(|b| b.lines().find_map(|l| l.strip_prefix("data:"))).filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok()).last();
+    match done {
+        Some(d) if d["type"] == "done" => Outcome { ok: true, added_ms: wall - d["elapsed_ms"].as_f64().unwrap_or(0.0) },
+        _ => Outcome { ok: false, added_ms: 0.0 },
+    }
+}
+
+async fn post_json(client: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
+    let mut rb = client.post(url).json(&body);
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    rb.send().await.unwrap().json().await.unwrap()
+}
+
+fn report(name: &str, outcomes: &[Outcome]) -> usize {
+    let errors = outcomes.iter().filter(|o| !o.ok).count();
+    let mut added: Vec<f64> = outcomes.iter().filter(|o| o.ok).map(|o| o.added_ms).collect();
+    added.sort_by(f64::total_cmp);
+    println!(
+        "{name}: {} streams, {errors} errors, server-added time p50 {:.2} ms, p99 {:.2} ms",
+        outcomes.len(),
+        percentile(&added, 0.5),
+        percentile(&added, 0.99)
+    );
+    errors
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let streams = args.first().copied().unwrap_or(1000);
+    let users = args.get(1).copied().unwrap_or(20).max(1);
+    let hold = Duration::from_millis(args.get(2).copied().unwrap_or(1500) as u64);
+    let sequential = 200;
+
+    let dir = tempfile::tempdir()?;
+    let demo = dir.path().join("demo.db");
+    aigis_core::demo::create_demo_database(&demo).await?;
+    let fake = FakeLlm::start(vec![Reply::text(REPLY); 2 * sequential]).await?;
+
+    let mut o = ServeOptions::new(([127, 0, 0, 1], 0).into()).default_db(format!("sqlite://{}", demo.display()));
+    o.llm = Some(aigis_core::ProviderConfig { base_url: Some(fake.base_url()), model: Some("fake".into()), ..Default::default() });
+    o.store_url = Some(format!("sqlite://{}", dir.path().join("app.db").display()));
+    o.production = Some(false);
+    o.jwt_secret = Some("load-test-secret-load-test-secret-0123".into());
+    o.master_key = Some(aigis_http::server::config::generate_master_key());
+    o.admin_password = Some("load-admin-Pa55".into());
+    o.allow_registration = Some(true);
+    o.models = Some(Vec::new());
+    let state = AppState::new(&o).await?;
+    let app = router(state.clone()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await });
+
+    let client = reqwest::Client::builder().pool_max_idle_per_host(streams).build()?;
+    let mut tokens = Vec::new();
+    for u in 0..users {
+        let name = format!("load{u}");
+        post_json(&client, format!("{base}/v1/auth/register"), None, json!({"username": name, "password": "load-user-Pa55"})).await;
+        let t = post_json(&client, format!("{base}/v1/auth/login"), None, json!({"username": name, "password": "load-user-Pa55"})).await;
+        tokens.push(t["access_token"].as_str().expect("token").to_string());
+    }
+    let mut threads = Vec::new();
+    for i in 0..streams.max(sequential) {
+        let token = &tokens[i % users];
+        let t = post_json(&client, format!("{base}/v1/threads"), Some(token), json!({"title": format!("load {i}")})).await;
+        threads.push((token.clone(), t["id"].as_str().expect("thread").to_string()));
+    }
+
+    // Phase 1: one at a time.
+    let mut seq = Vec::new();
+    for (token, thread) in threads.iter().take(sequential) {
+        seq.push(one(&client, &base, token, thread).await);
+    }
+    let mut errors = report("sequential", &seq);
+
+    // Phase 2: all at once, with every reply held so the streams overlap.
+    fake.push(vec![Reply::text(REPLY).delay(hold); 2 * streams]);
+    let before = rss_kib();
+    let peak = Arc::new(AtomicU64::new(before));
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling) = (peak.clone(), sampling.clone());
+        tokio::spawn(async move {
+            while sampling.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_kib(), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let started = Instant::now();
+    let tasks: Vec<_> = threads
+        .iter()
+        .take(streams)
+        .cloned()
+        .map(|(token, thread)| {
+            let (client, base) = (client.clone(), base.clone());
+            tokio::spawn(async move { one(&client, &base, &token, &thread).await })
+        })
+        .collect();
+    let mut conc = Vec::new();
+    for t in tasks {
+        conc.push(t.await?);
+    }
+    let wall = started.elapsed();
+    sampling.store(false, Ordering::Relaxed);
+    sampler.await?;
+    errors += report("concurrent", &conc);
+    let per_stream = (peak.load(Ordering::Relaxed).saturating_sub(before)) as f64 / streams as f64;
+    println!("concurrent: {streams} streams in {:.2} s (LLM replies held {} ms); RSS {} KiB before, {} KiB peak: {:.1} KiB per open stream",
+        wall.as_secs_f64(), hold.as_millis(), before, peak.load(Ordering::Relaxed), per_stream);
+
+    let expected = 2 * (sequential + streams) as i64;
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(state.store().pool()).await?;
+    println!("persisted messages: {stored} of {expected}");
+    if errors > 0 || stored != expected {
+        anyhow::bail!("load test failed: {errors} errors, {stored}/{expected} messages persisted");
+    }
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Guard throughput: parse + check + rewrite + render per statement over the legitimate
+//! analytical corpus (aigis-core/tests/corpus/legit.tsv), under the corpus policy (row scopes,
+//! masks, blocks, allow-list).
+//!
+//! `cargo bench -p aigis-benches --bench guard` runs criterion. With `-- --report`, it instead
+//! prints the median microseconds per statement as one line (`guard_median_us=<x> n=<n>`), which
+//! `scripts/bench-guard.sh` compares with Python sqlglot parsing the same statements.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use aigis_core::{Dialect, Guard, GuardContext, Policy};
+use criterion::Criterion;
+
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../aigis-core/tests/corpus")
+}
+
+fn load() -> Vec<(Guard, String)> {
+    let text = std::fs::read_to_string(corpus_dir().join("legit.tsv")).unwrap_or_default();
+    let base = Policy::from_file(corpus_dir().join("policy.toml")).unwrap_or_default();
+    let guard_for = |d: Dialect| Guard::new(Policy { dialect: d, ..base.clone() });
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('\t'))
+        .filter_map(|(d, sql)| Some((guard_for(d.parse().ok()?), sql.to_string())))
+        .collect()
+}
+
+fn context() -> GuardContext {
+    let mut ctx = GuardContext::default();
+    ctx.params.insert("store_ids".into(), serde_json::json!([1, 2]));
+    ctx
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Per statement: the median of repeated timings; then the median over statements.
+fn report(statements: &[(Guard, String)]) {
+    let ctx = context();
+    let mut per_statement = Vec::with_capacity(statements.len());
+    let mut allowed = 0;
+    for (guard, sql) in statements {
+        allowed += usize::from(guard.check(sql, &ctx).allowed);
+        let mut runs: Vec<f64> = (0..31)
+            .map(|_| {
+                let start = Instant::now();
+                black_box(guard.check(black_box(sql), &ctx));
+                start.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        per_statement.push(median(&mut runs));
+    }
+    println!("guard_median_us={:.2} n={} allowed={allowed}", median(&mut per_statement), statements.len());
+}
+
+fn main() {
+    let statements = load();
+    if std::env::args().any(|a| a == "--report") {
+        report(&statements);
+        return;
+    }
+    let ctx = context();
+    let mut c = Criterion::default().configure_from_args();
+    c.bench_function("guard/legit_corpus_per_statement", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let (guard, sql) = &statements[i % statements.len()];
+            i += 1;
+            black_box(guard.check(black_box(sql), &ctx))
+        })
+    });
+    c.final_summary();
+}
