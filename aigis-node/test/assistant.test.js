@@ -93,6 +93,16 @@ test('every streamed event is one of the types eventSchema() publishes', async (
   })
 })
 
+test('stream() passes per-question options to the engine', async () => {
+  await withFake([text(GOOD_SQL)], async (assistant, llm) => {
+    const events = await collect(assistant.stream('Revenue per store?', { mode: 'sql_only', model: 'other-model' }))
+    assert.deepEqual(shape(events).slice(-2), ['rows', 'done'])
+    assert.equal(events.some((e) => e.type === 'delta'), false, 'sql_only writes no answer')
+    assert.equal(llm.requests.length, 1)
+    assert.equal(llm.requests[0].body.model, 'other-model')
+  })
+})
+
 test('ask() resolves to the collected answer', async () => {
   await withFake([text(GOOD_SQL), text(SUMMARY)], async (assistant) => {
     const answer = await assistant.ask('Revenue per store?')

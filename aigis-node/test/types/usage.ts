@@ -12,7 +12,7 @@ async function run(): Promise<void> {
   const assistant = new Assistant({ db: 'sqlite://demo.db', baseUrl: 'http://127.0.0.1:8089/v1', model: 'm', maxRows: 100 })
   const answer: Answer = await assistant.ask('How many orders?', { user: 'ana', params: { store_ids: [1, 2] } })
   const rows: unknown[][] = answer.rows
-  for await (const event of assistant.stream('How many orders?')) {
+  for await (const event of assistant.stream('How many orders?', { mode: 'sql_only', params: { store_ids: [1] } })) {
     const e: AigisEvent = event
     if (e.type === 'delta') seen.push(e.text.toUpperCase())
     if (e.type === 'done') seen.push(e.usage.prompt_tokens + e.row_count)
