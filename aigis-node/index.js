@@ -7,12 +7,13 @@ const binding = require('./binding.js')
 /** A governed data assistant over one database and one model. */
 class Assistant extends binding.Assistant {
   /**
-   * Answers a question as a stream of events (plain objects, exactly the core event JSON).
+   * Answers a question as a stream of events (plain objects, exactly the core event JSON);
+   * `options` as for `ask()`: `{ model, user, params, mode }`.
    * Leaving the loop early (`break`, `return`, a throw) closes the stream, which cancels the
    * LLM request and the database query.
    */
-  async *stream(question) {
-    const handle = this.openStream(question)
+  async *stream(question, options) {
+    const handle = this.openStream(question, options)
     try {
       for (;;) {
         const event = await handle.next()

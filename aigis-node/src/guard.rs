@@ -1,4 +1,4 @@
-//! `guard(sql, options)`: the core [`Guard`] over a policy given as an object or JSON string.
+//! `guard(sql, options)`: the core [`Guard`] over a policy given as an object or as JSON or TOML text.
 
 use aigis_core::{Dialect, Error, Guard, GuardContext, Policy};
 use napi::Env;

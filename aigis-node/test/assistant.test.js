@@ -5,6 +5,8 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { Assistant, EventStreamHandle, eventSchema } = require('..')
+const { spawn } = require('node:child_process')
+const path = require('node:path')
 const { startFakeLlm, text, slow, httpError } = require('./support/fake-llm.js')
 const { shopDb } = require('./support/shop-db.js')
 
@@ -88,6 +90,16 @@ test('every streamed event is one of the types eventSchema() publishes', async (
     for await (const event of assistant.stream('Revenue per store?')) {
       assert.ok(schemaText.includes(`"${event.type}"`), event.type)
     }
+  })
+})
+
+test('stream() passes per-question options to the engine', async () => {
+  await withFake([text(GOOD_SQL)], async (assistant, llm) => {
+    const events = await collect(assistant.stream('Revenue per store?', { mode: 'sql_only', model: 'other-model' }))
+    assert.deepEqual(shape(events).slice(-2), ['rows', 'done'])
+    assert.equal(events.some((e) => e.type === 'delta'), false, 'sql_only writes no answer')
+    assert.equal(llm.requests.length, 1)
+    assert.equal(llm.requests[0].body.model, 'other-model')
   })
 })
 
@@ -212,6 +224,30 @@ test('the native handle: next() gives events, close() ends the stream with null'
     const after = await pending
     assert.ok(after === null || after.type === 'delta')
     assert.equal(await handle.next(), null)
+    await llm.slowStreams[0].closed
+    assert.equal(llm.slowStreams[0].closedEarly, true)
+  })
+})
+
+test('a stream abandoned mid-answer is cleaned up when Node exits, without a crash', async () => {
+  await withFake([text(GOOD_SQL), slow('word ', { count: 500, everyMs: 10 })], async (_assistant, llm) => {
+    // The child reads up to the first delta, then lets go of the stream without closing it.
+    const child = spawn(process.execPath, ['-e', `
+      const { Assistant } = require(${JSON.stringify(path.join(__dirname, '..'))})
+      const assistant = new Assistant({ db: ${JSON.stringify(db.url)}, baseUrl: ${JSON.stringify(llm.baseUrl)}, model: 'm' })
+      ;(async () => {
+        const events = assistant.stream('Revenue per store?')
+        for (;;) { const { value } = await events.next(); if (value.type === 'delta') break }
+        console.log('abandoned')
+      })()
+    `], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d) => { out += d })
+    child.stderr.on('data', (d) => { out += d })
+    const [code, signal] = await new Promise((resolve) => child.on('exit', (c, s) => resolve([c, s])))
+    assert.equal(signal, null, out)
+    assert.equal(code, 0, out)
+    assert.match(out, /abandoned/)
     await llm.slowStreams[0].closed
     assert.equal(llm.slowStreams[0].closedEarly, true)
   })
