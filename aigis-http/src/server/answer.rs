@@ -103,7 +103,11 @@ pub async fn assistant_for(
         None => {
             let llm = llm_for(state, user)?;
             let sink = Arc::new(StoreAuditSink { store: state.store().clone() });
-            let a = Assistant::builder(llm, conn).config(state.assistant_config().clone()).policy(policy).audit_sink(sink).build();
+            let mut builder = Assistant::builder(llm, conn).config(state.assistant_config().clone()).policy(policy).audit_sink(sink);
+            if let Some(extra) = state.extra_audit() {
+                builder = builder.audit_sink(extra);
+            }
+            let a = builder.build();
             state.cache_assistant(key, a.clone());
             a
         }

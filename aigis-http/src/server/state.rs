@@ -1,5 +1,6 @@
 //! Shared server state: the default LLM, cached database connections, limits.
 
+use aigis_core::AuditSink;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -36,6 +37,8 @@ struct Inner {
     models: Vec<String>,
     /// A hash verified against when the user does not exist, so both cases take as long.
     dummy_hash: String,
+    /// An extra audit trail from `AIGIS_AUDIT` (`jsonl:PATH` or a database URL), beside the app store's.
+    audit: Option<Arc<dyn AuditSink>>,
 }
 
 /// The message given when no LLM is configured.
@@ -74,8 +77,15 @@ impl AppState {
                 models.push(m.clone());
             }
         }
+        let audit = match std::env::var("AIGIS_AUDIT") {
+            Ok(spec) if !spec.trim().is_empty() => {
+                Some(aigis_core::audit::from_spec(spec.trim()).map_err(|e| anyhow::anyhow!("AIGIS_AUDIT: {e}"))? as Arc<dyn AuditSink>)
+            }
+            _ => None,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
+                audit,
                 models,
                 store,
                 settings,
@@ -95,6 +105,11 @@ impl AppState {
     /// Models users may pick for a thread (the default first).
     pub fn models(&self) -> &[String] {
         &self.inner.models
+    }
+
+    /// The audit trail configured with `AIGIS_AUDIT`, if any.
+    pub fn extra_audit(&self) -> Option<Arc<dyn AuditSink>> {
+        self.inner.audit.clone()
     }
 
     /// The app store.
