@@ -23,7 +23,7 @@ fi
 
 if [ -f aigis-node/package.json ]; then
   echo "== Node"
-  (cd aigis-node && npm ci --no-audit --no-fund --loglevel=error && npm run build:debug && npm test)
+  (cd aigis-node && npm install --no-audit --no-fund --loglevel=error && npm run build:debug && npm test)
 fi
 echo "== Rust"
 cargo test --workspace --exclude aigis-py --exclude aigis-node --all-features
