@@ -314,8 +314,11 @@ async fn handle(state: Arc<State>, method: Method, uri: Uri, headers: HeaderMap,
         response.headers_mut().insert("content-type", axum::http::HeaderValue::from_static("application/json"));
         return response;
     }
-    let frames = render::frames(&ctx, &reply);
     let chunk_delay = reply.chunk_delay;
+    let frames = render::frames(&ctx, &reply);
+    // Without a delay, frames ready together go out in one write, as a busy server sends them
+    // (the client must split events itself; tiny writes would only measure TCP).
+    let frames = if chunk_delay.is_zero() { coalesce(frames) } else { frames };
     let guard = AbandonGuard { state: state.clone(), finished: false };
     let stream = async_stream::stream! {
         let mut guard = guard;
@@ -344,6 +347,25 @@ async fn handle(state: Arc<State>, method: Method, uri: Uri, headers: HeaderMap,
     h.insert("content-type", axum::http::HeaderValue::from_static("text/event-stream"));
     h.insert("cache-control", axum::http::HeaderValue::from_static("no-cache"));
     response
+}
+
+/// Joins consecutive data frames.
+fn coalesce(frames: Vec<render::Frame>) -> Vec<render::Frame> {
+    let mut out = Vec::new();
+    let mut buf = String::new();
+    for frame in frames {
+        match frame {
+            render::Frame::Data(d) => buf.push_str(&d),
+            render::Frame::Cut => {
+                out.push(render::Frame::Data(std::mem::take(&mut buf)));
+                out.push(render::Frame::Cut);
+            }
+        }
+    }
+    if !buf.is_empty() {
+        out.push(render::Frame::Data(buf));
+    }
+    out
 }
 
 /// Counts streams dropped (by the client going away) before they were fully sent.
