@@ -68,7 +68,8 @@ fn looks_temporal(s: &str) -> bool {
 }
 
 /// Builds a chart for a result, or `None` when its shape does not call for one
-/// (no rows, a single value, or no measure).
+/// (fewer than two rows, or no measure; identifier columns such as `id` or `store_id` are
+/// never measures).
 ///
 /// Rules: a time column and a measure → line; a category and a measure → bar; two measures →
 /// scatter. A second category colours the series.
@@ -76,11 +77,16 @@ pub fn auto_chart(result: &QueryResult, title: Option<&str>) -> Option<Value> {
     if result.rows.is_empty() || result.columns.is_empty() {
         return None;
     }
-    if result.rows.len() == 1 && result.columns.len() == 1 {
+    // One row is a single fact (a total, a record), not a shape worth drawing.
+    if result.rows.len() < 2 {
         return None;
     }
-    let kinds = classify(result);
     let names = result.column_names();
+    let kinds: Vec<FieldKind> = classify(result)
+        .into_iter()
+        .zip(&names)
+        .map(|(kind, name)| if kind == FieldKind::Quantitative && is_identifier(name) { FieldKind::Nominal } else { kind })
+        .collect();
     let first = |kind: FieldKind| kinds.iter().position(|k| *k == kind);
     let measures: Vec<usize> = kinds.iter().enumerate().filter(|(_, k)| **k == FieldKind::Quantitative).map(|(i, _)| i).collect();
     let (mark, x, y) = if let (Some(t), Some(&m)) = (first(FieldKind::Temporal), measures.first()) {
@@ -116,6 +122,12 @@ pub fn auto_chart(result: &QueryResult, title: Option<&str>) -> Option<Value> {
         spec["title"] = json!(t);
     }
     Some(spec)
+}
+
+/// `id`, `store_id`, `customerId`: keys, not measures.
+fn is_identifier(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower == "id" || lower.ends_with("_id") || (name.ends_with("Id") && name.len() > 2)
 }
 
 fn inline_values(result: &QueryResult) -> Vec<Value> {
@@ -253,6 +265,13 @@ mod tests {
         let scatter = result(&["price", "qty"], vec![vec![json!(1.5), json!(3)], vec![json!(2.0), json!(5)]]);
         assert_eq!(auto_chart(&scatter, None).unwrap()["mark"]["type"], "point");
         assert!(auto_chart(&result(&["n"], vec![vec![json!(42)]]), None).is_none());
+        let one_row = result(&["day", "total"], vec![vec![json!("2024-01-01"), json!(3)]]);
+        assert!(auto_chart(&one_row, None).is_none(), "a single row is not charted");
+        let ids = result(&["id", "created_at"], vec![vec![json!(1), json!("2024-01-01")], vec![json!(2), json!("2024-01-02")]]);
+        assert!(auto_chart(&ids, None).is_none(), "an id is not a measure");
+        let by_store = result(&["store_id", "revenue"], vec![vec![json!(1), json!(3.5)], vec![json!(2), json!(5)]]);
+        let spec = auto_chart(&by_store, None).unwrap();
+        assert_eq!((spec["mark"]["type"].as_str(), spec["encoding"]["x"]["field"].as_str()), (Some("bar"), Some("store_id")));
         assert!(auto_chart(&result(&["name"], vec![vec![json!("a")], vec![json!("b")]]), None).is_none());
     }
 
