@@ -47,6 +47,22 @@ where
     Ok(QueryResult { columns, rows: collector.rows, row_count, truncated: collector.truncated })
 }
 
+/// Runs a server-timed query with a client-side backstop `grace` past the server's timeout:
+/// the server cancels the statement itself, so this only catches a stuck network.
+pub(crate) async fn with_network_backstop<T>(
+    timeout: std::time::Duration,
+    grace: std::time::Duration,
+    run: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match tokio::time::timeout(timeout + grace, run).await {
+        Ok(result) => result,
+        Err(_) => Err(crate::Error::database(
+            crate::DbErrorKind::Timeout,
+            format!("no answer from the server within {} ms", (timeout + grace).as_millis()),
+        )),
+    }
+}
+
 /// Up to `options.sample_rows` rows of `quoted_table`, long values cut to `options.value_truncate`.
 pub(crate) async fn sample_rows<DB, F>(
     conn: &mut DB::Connection,

@@ -21,7 +21,7 @@ use sqlx::{AssertSqlSafe, Connection as _, Executor as _, Row as _};
 
 use crate::connection::errors::{Phase, map_sqlx_error, url_password};
 use crate::connection::catalog::quoted_name;
-use crate::connection::exec::{CancelOnDrop, sample_rows, stream_query};
+use crate::connection::exec::{CancelOnDrop, sample_rows, stream_query, with_network_backstop};
 use crate::connection::{Connection, ConnectionConfig, ExecLimits, IntrospectOptions, QueryResult, Schema, TlsMode};
 use crate::dialect::Dialect;
 use crate::error::DbErrorKind;
@@ -269,14 +269,7 @@ impl Connection for MysqlConnection {
         let run = self.read_only(limits.timeout, async |conn| {
             stream_query::<MySql, _>(conn, sql.sql(), limits, secret, decode::decode_row).await
         });
-        // The server stops the statement at the timeout; this only catches a stuck network.
-        match tokio::time::timeout(limits.timeout + Duration::from_secs(2), run).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::database(
-                DbErrorKind::Timeout,
-                format!("no answer from the server within {} ms", limits.timeout.as_millis() + 2000),
-            )),
-        }
+        with_network_backstop(limits.timeout, Duration::from_secs(2), run).await
     }
 
     async fn ping(&self) -> Result<()> {
