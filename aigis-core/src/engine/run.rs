@@ -1,6 +1,5 @@
 //! Running one request through the state machine and turning it into an [`EventStream`].
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use futures::{StreamExt, stream};
@@ -11,7 +10,6 @@ use super::state::{Failure, State};
 use super::{AskMode, AskRequest, Assistant, ExecutedQuery, plan, prompt};
 use crate::audit::{AuditEvent, AuditStatus};
 use crate::chart::auto_chart;
-use crate::connection::Schema;
 use crate::engine::extract::extract_sql;
 use crate::event::{Event, EventStream, Stage, Usage};
 use crate::guard::GuardedSql;
@@ -63,7 +61,6 @@ pub(super) struct Run {
     usage: Usage,
     llm_calls: u32,
     model: String,
-    schema: Arc<Schema>,
     schema_text: String,
     messages: Vec<ChatMessage>,
     knowledge: String,
@@ -85,7 +82,6 @@ impl Run {
             usage: Usage::default(),
             llm_calls: 0,
             model,
-            schema: Arc::new(Schema::default()),
             schema_text: String::new(),
             messages: Vec::new(),
             knowledge: String::new(),
@@ -165,9 +161,8 @@ impl Run {
             State::LoadSchema => {
                 self.emit(Event::status(Stage::Schema, "loading schema")).await?;
                 let (schema, prepared) = self.assistant.cached_schema().await?;
-                self.schema = schema;
                 self.schema_text = prepared.render(&self.request.question).text;
-                Ok(Transition::ok(State::Retrieve, json!({"tables": self.schema.tables.len()})))
+                Ok(Transition::ok(State::Retrieve, json!({"tables": schema.tables.len()})))
             }
             State::Retrieve => {
                 let used = self.retrieve().await?;
