@@ -6,9 +6,14 @@
 //! guard checked (`'\''' OR x = ' UNION SELECT ssn ...'` would turn the UNION into code).
 //! MySQL also treats backslashes as escapes, which the renderer ignores.
 //!
+//! Symbolic operators have the same problem: PostgreSQL's `@`, `@@`, `@@@`, `#`, `~`… render with
+//! spaces that can re-tokenize into different operators (`@@ @@@` came back as `@@@ @@`; found by
+//! the fuzzer).
+//!
 //! So: for MySQL, backslashes in string values are doubled; and whenever a string or quoted
-//! identifier contains a quote or a backslash, the rendered text is parsed again and must yield
-//! the very AST that was checked, else the query is rejected.
+//! identifier contains a quote or a backslash, or the rendered text holds such an operator
+//! character, the rendered text is parsed again and must yield the very AST that was checked,
+//! else the query is rejected.
 
 use std::ops::ControlFlow;
 
@@ -23,7 +28,10 @@ pub(crate) fn render(query: &mut Query, dialect: Dialect) -> Result<String, Viol
     let mut detector = RiskDetector { risky: false };
     let _ = Visit::visit(&*query, &mut detector);
     if !detector.risky {
-        return Ok(query.to_string());
+        let text = query.to_string();
+        if !text.contains(OPERATOR_RISK) {
+            return Ok(text);
+        }
     }
     let checked = query.clone();
     if dialect == Dialect::Mysql {
@@ -40,11 +48,15 @@ pub(crate) fn render(query: &mut Query, dialect: Dialect) -> Result<String, Viol
     } else {
         Err(Violation::new(
             "unsafe_literal",
-            "a string or quoted name mixes quotes and backslashes in a way that cannot be passed on safely; \
-             write it without backslashes next to quotes",
+            "a string, quoted name or symbolic operator cannot be passed on unambiguously; write strings \
+             without backslashes next to quotes and use plain operators or functions",
         ))
     }
 }
+
+/// Operator characters whose rendering may re-tokenize differently (checked on the rendered
+/// text, so a string literal holding one only costs a second parse).
+const OPERATOR_RISK: &[char] = &['@', '#', '~', '?', '^', '&', '!'];
 
 struct RiskDetector {
     risky: bool,
@@ -112,5 +124,16 @@ mod tests {
         assert_eq!(guarded(r"SELECT 'a\\', ' OR 1=1 -- '", Dialect::Mysql).as_deref(), Ok(r"SELECT 'a\\', ' OR 1=1 -- '"));
         assert_eq!(guarded("SELECT 'it''s'", Dialect::Postgres).as_deref(), Ok("SELECT 'it''s'"));
         assert_eq!(guarded(r"SELECT 'C:\dir'", Dialect::Sqlite).as_deref(), Ok(r"SELECT 'C:\dir'"));
+    }
+
+    #[test]
+    fn operators_that_re_tokenize_differently_are_rejected() {
+        // Found by the fuzzer: `@@ @@@` rendered back as `@@@ @@`, a different query.
+        let fuzzed = "SELECT DISTINCT O@@@E* @\u{c}@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@s";
+        assert_eq!(guarded(fuzzed, Dialect::Postgres), Err("unsafe_literal".into()));
+        // Operators that render faithfully still pass the re-parse check.
+        for ok in ["SELECT a FROM t WHERE tags @> ARRAY[1]", "SELECT a FROM t WHERE name ~ '^x'"] {
+            assert!(guarded(ok, Dialect::Postgres).is_ok(), "{ok}");
+        }
     }
 }
