@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Exercises the guard's cargo-fuzz target briefly (FUZZ_SECONDS, default 30), seeded with the
 # guard corpora. Installs cargo-fuzz when missing. On stable Rust, cargo fuzz runs with
-# RUSTC_BOOTSTRAP=1 and --sanitizer none. Skips with a printed reason only when the fuzzer
-# cannot be installed or built here; a crash or a failed property fails the script.
+# RUSTC_BOOTSTRAP=1 and --sanitizer none; -a keeps debug assertions on, so the guard also checks
+# that every tree it renders without a re-parse (a plain tree) does re-parse to itself. Skips
+# with a printed reason only when the fuzzer cannot be installed or built here; a crash or a
+# failed property fails the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${FUZZ_SECONDS:-30}
@@ -40,14 +42,14 @@ PY
 
 cd "$FUZZ"
 export RUSTC_BOOTSTRAP=1
-if ! cargo fuzz build guard --sanitizer none -O >/tmp/fuzz-guard-build.log 2>&1; then
+if ! cargo fuzz build guard --sanitizer none -O -a >/tmp/fuzz-guard-build.log 2>&1; then
   tail -20 /tmp/fuzz-guard-build.log
   echo "fuzz-guard: SKIPPED: the fuzz target could not be built with this toolchain (log above)"
   exit 0
 fi
 echo "fuzz-guard: fuzzing the guard for ${SECS}s"
 status=0
-cargo fuzz run guard --sanitizer none -O "$SEEDS" -- -max_total_time="$SECS" -max_len=4096 -rss_limit_mb=2048 \
+cargo fuzz run guard --sanitizer none -O -a "$SEEDS" -- -max_total_time="$SECS" -max_len=4096 -rss_limit_mb=2048 \
   -print_final_stats=1 >/tmp/fuzz-guard-run.log 2>&1 || status=$?
 grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==|SUMMARY)|panicked" /tmp/fuzz-guard-run.log || true
 if [ "$status" -ne 0 ]; then

@@ -67,6 +67,17 @@ pub trait AuditSink: Send + Sync {
     /// Records one event durably (or returns an error so the caller can buffer and retry).
     async fn record(&self, event: &AuditEvent) -> Result<()>;
 
+    /// Records several events, in order. The default records them one by one (if one fails,
+    /// those before it stay written, so a retry may repeat them); a sink that can write them in
+    /// one go (one transaction, one write call) should, and then all or none are written.
+    /// [`BufferedSink`] hands over whatever queued up since its last write.
+    async fn record_batch(&self, events: &[AuditEvent]) -> Result<()> {
+        for event in events {
+            self.record(event).await?;
+        }
+        Ok(())
+    }
+
     /// Waits until every event recorded so far is written (buffered sinks drain their queue).
     ///
     /// Sinks that write synchronously in [`AuditSink::record`] need not override it.

@@ -31,14 +31,14 @@ impl Dialect {
         }
     }
 
-    /// The sqlparser dialect that parses this one.
-    pub fn parser_dialect(self) -> Box<dyn sqlparser::dialect::Dialect> {
+    /// The sqlparser dialect that parses this one (a static: nothing is allocated per parse).
+    pub fn parser_dialect(self) -> &'static dyn sqlparser::dialect::Dialect {
         use sqlparser::dialect as d;
         match self {
-            Dialect::Postgres => Box::new(d::PostgreSqlDialect {}),
-            Dialect::Mysql => Box::new(d::MySqlDialect {}),
-            Dialect::Sqlite => Box::new(d::SQLiteDialect {}),
-            Dialect::Generic => Box::new(d::GenericDialect {}),
+            Dialect::Postgres => &d::PostgreSqlDialect {},
+            Dialect::Mysql => &d::MySqlDialect {},
+            Dialect::Sqlite => &d::SQLiteDialect {},
+            Dialect::Generic => &d::GenericDialect {},
         }
     }
 }

@@ -217,13 +217,13 @@ impl Guard {
     /// Tokenizes, pre-scans and parses exactly one query.
     fn parse(&self, sql: &str) -> std::result::Result<Box<Query>, Violation> {
         let dialect = self.policy.dialect.parser_dialect();
-        let tokens = Tokenizer::new(dialect.as_ref(), sql)
+        let tokens = Tokenizer::new(dialect, sql)
             .tokenize_with_location()
             .map_err(|e| Violation::new("parse_error", format!("the SQL does not parse: {e}; write one valid SELECT statement")))?;
         if let Some(v) = structure::prescan(&tokens, &self.policy.limits) {
             return Err(v);
         }
-        let mut statements = Parser::new(dialect.as_ref())
+        let mut statements = Parser::new(dialect)
             .with_recursion_limit(self.policy.limits.max_nesting)
             .with_tokens_with_locations(tokens)
             .parse_statements()
@@ -296,22 +296,27 @@ impl Guard {
 
         let mut notes = Vec::new();
         columns::mask(&mut *query, &masked, c, &mut notes);
-        if let Some(template) = &self.template {
-            scope::apply(&mut *query, &bound, template, c.dialect, &mut notes);
+        match &self.template {
+            Some(template) => scope::apply(&mut *query, &bound, template, c.dialect, &mut notes),
+            // Fail closed: a scope that cannot be applied must not let the table through.
+            None if !bound.is_empty() => {
+                return Verdict::rejected(vec![Violation::new("policy_error", "row scopes cannot be applied for this dialect")]);
+            }
+            None => {}
         }
         limit::enforce(&mut query, self.policy.max_rows, &mut notes);
-        let rendered = match render::render(&mut query, c.dialect) {
+        let rendered = match render::render(&query, c.dialect, self.policy.dialect.parser_dialect()) {
             Ok(text) => text,
             Err(v) => return Verdict::rejected(vec![v]),
         };
         Verdict {
             allowed: true,
-            sql: Some(rendered.clone()),
+            guarded: Some(GuardedSql { sql: rendered.clone(), dialect: self.policy.dialect }),
+            sql: Some(rendered),
             violations: Vec::new(),
             notes,
             tables,
             columns: cols,
-            guarded: Some(GuardedSql { sql: rendered, dialect: self.policy.dialect }),
         }
     }
 

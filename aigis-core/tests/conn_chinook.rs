@@ -1,6 +1,8 @@
 //! Chinook on all three engines: the 11 tables and their foreign keys are found everywhere, and
 //! the same analytical question gets the same answer. Skips with a reason when
 //! `../shared/data/chinook` is absent.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(all(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 
 mod common;

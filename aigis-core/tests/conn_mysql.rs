@@ -1,6 +1,8 @@
 //! MariaDB (MySQL protocol) on this machine: typed values, caps, and faults (server-side timeout,
 //! a connection killed mid-query, pool exhaustion, bad credentials) each ending in a clear error,
 //! with the pool serving the next query afterwards.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(feature = "mysql")]
 
 mod common;

@@ -1,6 +1,8 @@
 //! SQLite connection against the generated demo database: introspection, typed values, caps,
 //! timeout, and a missing file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use aigis_core::connection::sqlite::SqliteConnection;

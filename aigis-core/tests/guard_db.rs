@@ -3,6 +3,8 @@
 //! query tries, every returned row is in scope and no protected value comes back.
 //!
 //! Tables are this test's own (`guard_t_*`), dropped and recreated at the start.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(all(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 
 use aigis_core::{Dialect, Guard, GuardContext, Policy};

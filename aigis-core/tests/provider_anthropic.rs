@@ -1,5 +1,7 @@
 //! Wire tests of the Anthropic Messages provider against the fake server.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use aigis_core::provider::{
     AnthropicProvider, ChatChunk, ChatMessage, ChatRequest, FinishReason, LlmProvider, ResponseFormat, ToolSpec,
 };

@@ -1,5 +1,7 @@
 //! Wire tests of the Gemini provider against the fake server.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use aigis_core::provider::{
     ChatChunk, ChatMessage, ChatRequest, FinishReason, GeminiProvider, LlmProvider, ResponseFormat, ToolSpec,
 };

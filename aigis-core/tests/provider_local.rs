@@ -2,6 +2,8 @@
 //! SmolLM2-135M): streaming works and usage is reported. Skips, saying why, when `shared/` is
 //! not next to the repository (or one of its parents, for worktrees).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -1,5 +1,7 @@
 //! Wire tests of the OpenAI-compatible provider against the fake server.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use aigis_core::provider::{ChatChunk, ChatMessage, ChatRequest, FinishReason, LlmProvider, OpenAiProvider};
 use aigis_core::testing::{FakeLlm, Reply};
 use aigis_core::{Error, LlmErrorKind, Usage};

@@ -1,5 +1,7 @@
 //! Retries, timeouts, fallbacks and cancellation, over the wire against the fake server.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! Bounded loopback load test of the reference server.
 //!
 //! ```text
-//! cargo run --release -p aigis-http --example load -- [STREAMS=1000] [USERS=20] [HOLD_MS=1500]
+//! cargo run --release -p aigis-http --example load -- [STREAMS=1000] [USERS=20] [HOLD_MS=2500] [RAMP_MS=4000]
 //! ```
 //!
 //! Starts, in this process, a fake OpenAI-compatible LLM ([`FakeLlm`]), the demo shop SQLite
@@ -11,22 +11,26 @@
 //!    client's wall time (request sent → stream closed, which includes auth, the SSE plumbing and
 //!    the transaction saving both messages) minus the engine's own `elapsed_ms` from the `done`
 //!    event (LLM calls, database, state machine). p50/p99 are reported.
-//! 2. **Concurrency** — STREAMS thread messages at once, every LLM reply held HOLD_MS so all
-//!    streams are open together. Reports errors (non-200, or a stream not ending in `done`),
-//!    whether every message was persisted, the same overhead percentiles under load, and the
-//!    resident memory added per open stream (peak RSS − RSS before, / STREAMS; Linux only).
+//! 2. **Concurrency** — STREAMS thread messages arriving evenly over RAMP_MS, every LLM reply
+//!    held HOLD_MS (two replies per question), so each stream stays open about 2 × HOLD_MS and,
+//!    with 2 × HOLD_MS > RAMP_MS, all of them are open together at the end of the ramp (the peak
+//!    of streams open at once is measured and reported, and must reach STREAMS). Reports errors
+//!    (non-200, or a stream not ending in `done`), whether every message was persisted, the same
+//!    overhead percentiles under load, and the resident memory added per open stream (peak RSS −
+//!    RSS before, / STREAMS; Linux only). Arrivals are spread rather than fired in the same
+//!    millisecond: a thousand requests in one instant measure the two cores' run queue, not the
+//!    server.
 //!
 //! Exits non-zero on any error or missing message.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aigis_core::testing::{FakeLlm, Reply};
-use aigis_http::{AppState, ServeOptions, router};
+use aigis_http::{AppState, ServeOptions};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -47,13 +51,43 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
+#[derive(Default)]
 struct Outcome {
     ok: bool,
+    /// Wall time minus the engine's own `elapsed_ms`.
     added_ms: f64,
+    /// Of which: request sent → response headers (auth, store reads, building the answer).
+    before_ms: f64,
+    /// And: `done` event received → stream closed (saving the exchange).
+    after_ms: f64,
+}
+
+impl Outcome {
+    fn failed() -> Self {
+        Self::default()
+    }
+}
+
+/// Streams open now, and the most ever open at once.
+#[derive(Default)]
+struct Open {
+    now: AtomicU64,
+    peak: AtomicU64,
+}
+
+impl Open {
+    fn enter(&self) {
+        let n = self.now.fetch_add(1, Ordering::AcqRel) + 1;
+        self.peak.fetch_max(n, Ordering::AcqRel);
+    }
+
+    fn leave(&self) {
+        self.now.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Sends one message and reads its stream to the end.
-async fn one(client: &reqwest::Client, base: &str, token: &str, thread: &str) -> Outcome {
+async fn one(client: &reqwest::Client, base: &str, token: &str, thread: &str, open: &Open) -> Outcome {
     let started = Instant::now();
     let resp = client
         .post(format!("{base}/v1/threads/{thread}/messages"))
@@ -61,23 +95,42 @@ async fn one(client: &reqwest::Client, base: &str, token: &str, thread: &str) ->
         .json(&json!({"text": "How many orders per store?"}))
         .send()
         .await;
-    let Ok(resp) = resp else { return Outcome { ok: false, added_ms: 0.0 } };
+    let Ok(resp) = resp else { return Outcome::failed() };
     if resp.status() != 200 {
-        return Outcome { ok: false, added_ms: 0.0 };
+        return Outcome::failed();
     }
+    let before_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut done_at = None;
     let mut body = resp.bytes_stream();
     let mut text = String::new();
+    open.enter();
+    let mut failed = false;
     while let Some(chunk) = body.next().await {
         match chunk {
-            Ok(c) => text.push_str(&String::from_utf8_lossy(&c)),
-            Err(_) => return Outcome { ok: false, added_ms: 0.0 },
+            Ok(c) => {
+                text.push_str(&String::from_utf8_lossy(&c));
+                if done_at.is_none() && text.contains("\"type\":\"done\"") {
+                    done_at = Some(Instant::now());
+                }
+            }
+            Err(_) => {
+                failed = true;
+                break;
+            }
         }
     }
+    open.leave();
+    if failed {
+        return Outcome::failed();
+    }
     let wall = started.elapsed().as_secs_f64() * 1000.0;
+    let after_ms = done_at.map_or(0.0, |t| t.elapsed().as_secs_f64() * 1000.0);
     let done = text.split("\n\n").filter_map(|b| b.lines().find_map(|l| l.strip_prefix("data:"))).filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok()).last();
     match done {
-        Some(d) if d["type"] == "done" => Outcome { ok: true, added_ms: wall - d["elapsed_ms"].as_f64().unwrap_or(0.0) },
-        _ => Outcome { ok: false, added_ms: 0.0 },
+        Some(d) if d["type"] == "done" => {
+            Outcome { ok: true, added_ms: wall - d["elapsed_ms"].as_f64().unwrap_or(0.0), before_ms, after_ms }
+        }
+        _ => Outcome::failed(),
     }
 }
 
@@ -91,13 +144,22 @@ async fn post_json(client: &reqwest::Client, url: String, token: Option<&str>, b
 
 fn report(name: &str, outcomes: &[Outcome]) -> usize {
     let errors = outcomes.iter().filter(|o| !o.ok).count();
-    let mut added: Vec<f64> = outcomes.iter().filter(|o| o.ok).map(|o| o.added_ms).collect();
-    added.sort_by(f64::total_cmp);
+    let sorted = |part: fn(&Outcome) -> f64| {
+        let mut v: Vec<f64> = outcomes.iter().filter(|o| o.ok).map(part).collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let (added, before, after) = (sorted(|o| o.added_ms), sorted(|o| o.before_ms), sorted(|o| o.after_ms));
     println!(
-        "{name}: {} streams, {errors} errors, server-added time p50 {:.2} ms, p99 {:.2} ms",
+        "{name}: {} streams, {errors} errors, server-added time p50 {:.2} ms, p99 {:.2} ms \
+         (before the stream p50 {:.2} / p99 {:.2} ms; saving after `done` p50 {:.2} / p99 {:.2} ms)",
         outcomes.len(),
         percentile(&added, 0.5),
-        percentile(&added, 0.99)
+        percentile(&added, 0.99),
+        percentile(&before, 0.5),
+        percentile(&before, 0.99),
+        percentile(&after, 0.5),
+        percentile(&after, 0.99)
     );
     errors
 }
@@ -107,7 +169,8 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let streams = args.first().copied().unwrap_or(1000);
     let users = args.get(1).copied().unwrap_or(20).max(1);
-    let hold = Duration::from_millis(args.get(2).copied().unwrap_or(1500) as u64);
+    let hold = Duration::from_millis(args.get(2).copied().unwrap_or(2500) as u64);
+    let ramp = Duration::from_millis(args.get(3).copied().unwrap_or(4000) as u64);
     let sequential = 200;
 
     let dir = tempfile::tempdir()?;
@@ -125,10 +188,10 @@ async fn main() -> anyhow::Result<()> {
     o.allow_registration = Some(true);
     o.models = Some(Vec::new());
     let state = AppState::new(&o).await?;
-    let app = router(state.clone()).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await });
+    // The same serving path as `aigis serve` (TCP_NODELAY, graceful shutdown, audit flush).
+    tokio::spawn(aigis_http::server::serve_on(listener, state.clone(), std::future::pending(), Duration::from_secs(1)));
 
     let client = reqwest::Client::builder().pool_max_idle_per_host(streams).build()?;
     let mut tokens = Vec::new();
@@ -147,12 +210,14 @@ async fn main() -> anyhow::Result<()> {
 
     // Phase 1: one at a time.
     let mut seq = Vec::new();
+    let open = Arc::new(Open::default());
     for (token, thread) in threads.iter().take(sequential) {
-        seq.push(one(&client, &base, token, thread).await);
+        seq.push(one(&client, &base, token, thread, &open).await);
     }
     let mut errors = report("sequential", &seq);
 
-    // Phase 2: all at once, with every reply held so the streams overlap.
+    // Phase 2: arrivals spread over the ramp, every reply held so the streams overlap.
+    let open = Arc::new(Open::default());
     fake.push(vec![Reply::text(REPLY).delay(hold); 2 * streams]);
     let before = rss_kib();
     let peak = Arc::new(AtomicU64::new(before));
@@ -171,9 +236,14 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .take(streams)
         .cloned()
-        .map(|(token, thread)| {
-            let (client, base) = (client.clone(), base.clone());
-            tokio::spawn(async move { one(&client, &base, &token, &thread).await })
+        .enumerate()
+        .map(|(i, (token, thread))| {
+            let (client, base, open) = (client.clone(), base.clone(), open.clone());
+            let start_at = started + ramp.mul_f64(i as f64 / streams as f64);
+            tokio::spawn(async move {
+                tokio::time::sleep_until(start_at.into()).await;
+                one(&client, &base, &token, &thread, &open).await
+            })
         })
         .collect();
     let mut conc = Vec::new();
@@ -185,8 +255,22 @@ async fn main() -> anyhow::Result<()> {
     sampler.await?;
     errors += report("concurrent", &conc);
     let per_stream = (peak.load(Ordering::Relaxed).saturating_sub(before)) as f64 / streams as f64;
-    println!("concurrent: {streams} streams in {:.2} s (LLM replies held {} ms); RSS {} KiB before, {} KiB peak: {:.1} KiB per open stream",
-        wall.as_secs_f64(), hold.as_millis(), before, peak.load(Ordering::Relaxed), per_stream);
+    let peak_open = open.peak.load(Ordering::Acquire);
+    println!(
+        "concurrent: {streams} streams arriving over {} ms, LLM replies held {} ms, done in {:.2} s; at most {peak_open} open at once",
+        ramp.as_millis(),
+        hold.as_millis(),
+        wall.as_secs_f64()
+    );
+    println!(
+        "concurrent: RSS {} KiB before, {} KiB peak: {:.1} KiB per open stream (client, fake LLM and server in one process)",
+        before,
+        peak.load(Ordering::Relaxed),
+        per_stream
+    );
+    if peak_open < streams as u64 {
+        println!("concurrent: WARNING: the streams did not all overlap; raise HOLD_MS or lower RAMP_MS");
+    }
 
     let expected = 2 * (sequential + streams) as i64;
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(state.store().pool()).await?;

@@ -202,9 +202,17 @@ fn exit_code_for(err: &Error) -> ExitCode {
 }
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default: warnings), so stdout stays parseable.
+/// `AIGIS_LOG_FORMAT=json` writes one JSON object per line (with the request span's fields,
+/// such as the request id) for log collectors; anything else is human-readable text.
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();
+    let json = std::env::var("AIGIS_LOG_FORMAT").is_ok_and(|v| v.trim().eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().with_current_span(true).with_span_list(false).try_init()
+    } else {
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        builder.with_ansi(ansi).try_init()
+    };
 }

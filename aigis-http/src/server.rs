@@ -8,6 +8,7 @@ pub mod answer;
 pub mod auth;
 pub mod config;
 pub mod connections;
+pub mod net;
 pub mod openapi;
 pub mod routes;
 pub mod seal;
@@ -22,11 +23,12 @@ use std::time::Duration;
 use aigis_core::ProviderConfig;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::serve::ListenerExt;
 use axum::http::{HeaderValue, Method, Request, header};
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use state::AppState;
 
@@ -67,8 +69,15 @@ pub struct ServeOptions {
     /// Answer `/v1/ask` and `/v1/sql` without a token; `None`: `AIGIS_ALLOW_ANONYMOUS`, else only
     /// on a loopback address outside production.
     pub allow_anonymous: Option<bool>,
-    /// Models users may choose per thread besides the default; `None`: `AIGIS_LLM_MODELS`.
+    /// Models users may choose per thread besides the default, all served by the default LLM's
+    /// endpoint; `None`: `AIGIS_LLM_MODELS` (comma-separated).
     pub models: Option<Vec<String>>,
+    /// Named models with their own endpoint, key variable and aliases (the `[models]` table of
+    /// an `aigis.toml`); `None`: the file named by `AIGIS_MODELS_FILE`, else none.
+    pub model_registry: Option<aigis_core::provider::ModelRegistry>,
+    /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR blocks); `None`:
+    /// `AIGIS_TRUSTED_PROXIES` (comma-separated), else none, so the peer address is the client.
+    pub trusted_proxies: Option<Vec<String>>,
     /// Token lifetime.
     pub token_ttl: Duration,
     /// Window of the login throttle.
@@ -110,6 +119,8 @@ impl ServeOptions {
             allow_registration: None,
             allow_anonymous: None,
             models: None,
+            model_registry: None,
+            trusted_proxies: None,
             token_ttl: Duration::from_secs(12 * 3600),
             login_window: Duration::from_secs(15 * 60),
             login_max_per_user: 5,
@@ -147,7 +158,9 @@ pub async fn router(state: AppState) -> Router {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             // Only the path: query strings could carry anything.
             tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-        }))
+        })
+        // One line per request at INFO: status and latency, inside the span with its id.
+        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
         .layer(PropagateRequestIdLayer::x_request_id());
     let mut app = api.layer(DefaultBodyLimit::max(body_limit)).layer(layers);
     if let Some(cors) = cors {
@@ -189,9 +202,16 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> anyhow::Result<()> {
-    let app = router(state).await.into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state.clone()).await.into_make_service_with_connect_info::<SocketAddr>();
     tracing::info!(addr = %listener.local_addr()?, "aigis server listening");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    // Small SSE events must leave at once: with Nagle's algorithm a write waits for the
+    // client's delayed ACK (40 ms on Linux) whenever an earlier segment is still unacknowledged.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(cause = %e, "TCP_NODELAY not set");
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: waiting for open streams");
@@ -208,6 +228,8 @@ pub async fn serve_on(
             }
         } => tracing::warn!("grace period over: closing remaining streams"),
     }
+    // The audit trail is written in the background: let it catch up before the process ends.
+    state.flush_audit(Duration::from_secs(10)).await;
     Ok(())
 }
 

@@ -89,6 +89,32 @@ async fn wrong_passwords_and_unknown_users_get_the_same_401_then_429() {
     assert_error(&body, "too_many_attempts");
 }
 
+/// Behind a trusted proxy the throttle counts the forwarded client, not the proxy; from an
+/// untrusted peer the header is ignored, so a client cannot dodge it by inventing addresses.
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let fail = |s: &TestServer, user: &str, xff: &str| {
+        s.post("/v1/auth/login").header("x-forwarded-for", xff).json(&json!({"username": user, "password": "nope-nope"})).send()
+    };
+    let mut o = options();
+    o.login_max_per_addr = 3;
+    o.trusted_proxies = Some(vec!["127.0.0.0/8".into()]);
+    let s = TestServer::start(o).await;
+    for i in 0..3 {
+        assert_eq!(fail(&s, &format!("u{i}"), "198.51.100.1, 203.0.113.5").await.unwrap().status(), 401);
+    }
+    assert_eq!(fail(&s, "u9", "203.0.113.5").await.unwrap().status(), 429, "the forwarded client is throttled");
+    assert_eq!(fail(&s, "u9", "203.0.113.6").await.unwrap().status(), 401, "another client behind the proxy is not");
+
+    let mut o = options();
+    o.login_max_per_addr = 3;
+    let s = TestServer::start(o).await;
+    for i in 0..3 {
+        assert_eq!(fail(&s, &format!("u{i}"), &format!("203.0.113.{i}")).await.unwrap().status(), 401);
+    }
+    assert_eq!(fail(&s, "u9", "203.0.113.77").await.unwrap().status(), 429, "an untrusted peer's header is ignored");
+}
+
 #[tokio::test]
 async fn duplicate_names_weak_passwords_and_disabled_registration_are_refused() {
     let s = TestServer::start(options()).await;

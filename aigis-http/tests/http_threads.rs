@@ -126,6 +126,45 @@ async fn per_thread_model_with_the_availability_map() {
     assert_eq!(fake.requests()[0].body["model"], "fake-large", "the thread's model answers");
 }
 
+/// Registry models (`AIGIS_MODELS_FILE`): their own endpoint and key, aliases resolved, and
+/// unavailable ones named with what they need.
+#[tokio::test]
+async fn registry_models_route_to_their_own_endpoint() {
+    let (mut s, default_fake, _db) = server(vec![]).await;
+    let fast = FakeLlm::start(vec![Reply::text(SQL_REPLY), Reply::text("North leads.")]).await.unwrap();
+    let toml = format!(
+        "[models.fast]\nprovider = \"openai\"\nmodel = \"fast-v2\"\nbase_url = \"{}\"\napi_key_env = \"FAST_KEY\"\naliases = [\"quick\"]\n\n\
+         [models.cloud]\nprovider = \"anthropic\"\napi_key_env = \"NO_SUCH_KEY_SET\"\n",
+        fast.base_url()
+    );
+    let mut registry = aigis_core::provider::ModelRegistry::empty()
+        .with_vars(|k: &str| (k == "FAST_KEY").then(|| "sk-fast-123".to_string()));
+    registry.load_toml(&toml).unwrap();
+    let db = s.state.default_db().unwrap().to_string();
+    let mut o = with_llm(options().default_db(db), &default_fake);
+    o.model_registry = Some(registry);
+    s = TestServer::start(o).await;
+
+    let alice = s.user("alice").await;
+    let id = thread(&s, &alice, "registry").await;
+    let path = format!("/v1/threads/{id}/model");
+    let (_, m) = json(bearer(s.get(&path), &alice).send().await.unwrap()).await;
+    assert_eq!(m["available"], json!({"cloud": false, "fake-large": true, "fake-model": true, "fast": true}));
+    let (status, body) = json(bearer(s.client.put(s.url(&path)), &alice).json(&json!({"name": "cloud"})).send().await.unwrap()).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "model_unavailable");
+    assert!(body["error"]["message"].as_str().unwrap().contains("NO_SUCH_KEY_SET"), "says what to set: {body}");
+    let (status, m) = json(bearer(s.client.put(s.url(&path)), &alice).json(&json!({"name": "QUICK"})).send().await.unwrap()).await;
+    assert_eq!((status, m["model"].as_str()), (200, Some("fast")), "aliases resolve to the entry's name");
+
+    let events = sse(bearer(s.post(&format!("/v1/threads/{id}/messages")), &alice).json(&json!({"text": "Which store?"})).send().await.unwrap()).await;
+    assert_eq!(events.last().unwrap().0, "done");
+    assert!(default_fake.requests().is_empty(), "the default endpoint is not asked");
+    let asked = fast.requests();
+    assert_eq!(asked[0].body["model"], "fast-v2", "the entry's model id is sent");
+    assert!(asked[0].headers.iter().any(|(k, v)| k == "authorization" && v == "Bearer sk-fast-123"), "with the entry's key");
+}
+
 #[tokio::test]
 async fn other_users_threads_are_404_everywhere() {
     let (s, _fake, _db) = server(vec![]).await;

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use aigis_core::{Dialect, Guard, GuardContext, Policy};
 use criterion::Criterion;
+use sqlparser::parser::Parser;
 
 fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../aigis-core/tests/corpus")
@@ -39,23 +40,40 @@ fn median(v: &mut [f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// Per statement: the median of repeated timings; then the median over statements.
+/// The median of 31 timings of `f`, in microseconds.
+fn time_us(mut f: impl FnMut()) -> f64 {
+    let mut runs: Vec<f64> = (0..31)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    median(&mut runs)
+}
+
+/// Per statement: the median of repeated timings; then the median over statements. Beside the
+/// guard, sqlparser's parse alone of the same text, so the guard's own share is visible.
 fn report(statements: &[(Guard, String)]) {
     let ctx = context();
-    let mut per_statement = Vec::with_capacity(statements.len());
+    let (mut guard_us, mut parse_us) = (Vec::new(), Vec::new());
     let mut allowed = 0;
     for (guard, sql) in statements {
         allowed += usize::from(guard.check(sql, &ctx).allowed);
-        let mut runs: Vec<f64> = (0..31)
-            .map(|_| {
-                let start = Instant::now();
-                black_box(guard.check(black_box(sql), &ctx));
-                start.elapsed().as_secs_f64() * 1e6
-            })
-            .collect();
-        per_statement.push(median(&mut runs));
+        guard_us.push(time_us(|| {
+            black_box(guard.check(black_box(sql), &ctx));
+        }));
+        let dialect = guard.policy().dialect.parser_dialect();
+        parse_us.push(time_us(|| {
+            let _ = black_box(Parser::parse_sql(dialect, black_box(sql)));
+        }));
     }
-    println!("guard_median_us={:.2} n={} allowed={allowed}", median(&mut per_statement), statements.len());
+    println!(
+        "guard_median_us={:.2} n={} allowed={allowed} sqlparser_parse_median_us={:.2}",
+        median(&mut guard_us),
+        statements.len(),
+        median(&mut parse_us)
+    );
 }
 
 fn main() {

@@ -8,7 +8,7 @@
 //! at the end prints both figures from interleaved runs (medians).
 
 // criterion_group! generates an undocumented function.
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

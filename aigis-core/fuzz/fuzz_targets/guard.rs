@@ -1,6 +1,7 @@
 //! Fuzzes the whole guard: any input, any dialect, a policy with scopes, masks and blocks.
 //! Properties: it never panics; whatever it allows, a policy without row scopes allows again
-//! unchanged (idempotence).
+//! unchanged (idempotence); and, built with debug assertions (`cargo fuzz ... -a`), every tree
+//! the guard renders without a re-parse (a plain tree) does re-parse to itself.
 #![no_main]
 
 use aigis_core::guard::{ColumnAction, ParamType};

@@ -146,30 +146,37 @@ impl AuditSink for BufferedSink {
     }
 }
 
+/// Events handed to the wrapped sink in one write at most.
+const MAX_BATCH: usize = 256;
+
 async fn write_loop(
     mut rx: mpsc::Receiver<AuditEvent>,
     inner: Arc<dyn AuditSink>,
     counters: Arc<Counters>,
     options: BufferOptions,
 ) {
-    while let Some(event) = rx.recv().await {
+    // Whatever queued while the last write ran goes in the next one: under load a database
+    // sink writes one transaction per batch instead of one per event.
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut backoff = options.initial_backoff;
         let mut attempt = 1;
         loop {
-            let outcome = match tokio::time::timeout(options.attempt_timeout, inner.record(&event)).await {
+            let outcome = match tokio::time::timeout(options.attempt_timeout, inner.record_batch(&batch)).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(Error::Internal(format!("audit write timed out after {:?}", options.attempt_timeout))),
             };
             match outcome {
                 Ok(()) => {
-                    counters.written.fetch_add(1, Ordering::AcqRel);
+                    counters.written.fetch_add(batch.len() as u64, Ordering::AcqRel);
                     break;
                 }
                 Err(err) if attempt < options.max_attempts => {
                     counters.retries.fetch_add(1, Ordering::AcqRel);
                     tracing::warn!(
                         target: "aigis::audit",
-                        request_id = %event.request_id,
+                        request_id = %batch.first().map(|e| e.request_id.as_str()).unwrap_or_default(),
+                        events = batch.len(),
                         attempt,
                         error = %err,
                         "audit write failed; retrying in {backoff:?}"
@@ -179,12 +186,16 @@ async fn write_loop(
                     attempt += 1;
                 }
                 Err(err) => {
-                    give_up(&counters, &event, &format!("{attempt} attempts failed, last: {err}"));
+                    for event in &batch {
+                        give_up(&counters, event, &format!("{attempt} attempts failed, last: {err}"));
+                    }
                     break;
                 }
             }
         }
-        counters.settle_one();
+        for _ in batch.drain(..) {
+            counters.settle_one();
+        }
     }
 }
 

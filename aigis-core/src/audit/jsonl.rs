@@ -48,15 +48,23 @@ impl JsonlSink {
 #[async_trait]
 impl AuditSink for JsonlSink {
     async fn record(&self, event: &AuditEvent) -> Result<()> {
-        let mut line = serde_json::to_vec(event)?;
-        line.push(b'\n');
+        self.record_batch(std::slice::from_ref(event)).await
+    }
+
+    /// All the events' lines in one write.
+    async fn record_batch(&self, events: &[AuditEvent]) -> Result<()> {
+        let mut lines = Vec::new();
+        for event in events {
+            serde_json::to_writer(&mut lines, event)?;
+            lines.push(b'\n');
+        }
         let file = self.file.clone();
         let fsync = self.fsync;
         tokio::task::spawn_blocking(move || -> Result<()> {
             let mut file = file.lock().map_err(|_| Error::Internal("audit file lock poisoned".into()))?;
-            // One write_all of the whole line: with O_APPEND the kernel places it atomically
-            // at the end, so concurrent writers never interleave.
-            file.write_all(&line)?;
+            // One write_all of whole lines: with O_APPEND the kernel places it at the end, so
+            // concurrent writers never interleave within a line.
+            file.write_all(&lines)?;
             file.flush()?;
             if fsync {
                 file.sync_data()?;

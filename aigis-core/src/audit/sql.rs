@@ -123,13 +123,18 @@ impl SqlSink {
 #[async_trait]
 impl AuditSink for SqlSink {
     async fn record(&self, event: &AuditEvent) -> Result<()> {
+        self.record_batch(std::slice::from_ref(event)).await
+    }
+
+    /// All the events in one transaction: all or none are written.
+    async fn record_batch(&self, events: &[AuditEvent]) -> Result<()> {
         self.ensure_tables().await?;
-        let row = Row::from_event(event);
+        let rows: Vec<Row> = events.iter().map(Row::from_event).collect();
         match &self.pool {
             #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => write_row(pool, &self.statements, &row).await,
+            Pool::Sqlite(pool) => write_rows(pool, &self.statements, &rows).await,
             #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => write_row(pool, &self.statements, &row).await,
+            Pool::Postgres(pool) => write_rows(pool, &self.statements, &rows).await,
         }
         .map_err(|err| store_error(&self.target, err))
     }
@@ -341,7 +346,7 @@ where
     tx.commit().await
 }
 
-async fn write_row<DB>(pool: &sqlx::Pool<DB>, statements: &Statements, row: &Row) -> std::result::Result<(), sqlx::Error>
+async fn write_rows<DB>(pool: &sqlx::Pool<DB>, statements: &Statements, rows: &[Row]) -> std::result::Result<(), sqlx::Error>
 where
     DB: sqlx::Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
@@ -351,38 +356,39 @@ where
     for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
-    let r = row.clone();
     let mut tx = pool.begin().await?;
-    sqlx::query::<DB>(statements.upsert_log.clone())
-        .bind(r.request_id.clone())
-        .bind(r.user)
-        .bind(r.question)
-        .bind(r.log_status)
-        .bind(r.error_stage)
-        .bind(r.error_code)
-        .bind(r.error_message)
-        .bind(r.model)
-        .bind(r.prompt_tokens)
-        .bind(r.completion_tokens)
-        .bind(r.sql_proposed)
-        .bind(r.guard_verdict)
-        .bind(r.sql_executed)
-        .bind(r.rows_returned)
-        .bind(r.total_ms)
-        .bind(r.at.clone())
-        .bind(i64::from(r.is_final))
-        .bind(i64::from(r.succeeded))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query::<DB>(statements.insert_event.clone())
-        .bind(r.request_id)
-        .bind(r.stage)
-        .bind(r.status)
-        .bind(r.duration_ms)
-        .bind(r.at)
-        .bind(r.detail)
-        .execute(&mut *tx)
-        .await?;
+    for r in rows.iter().cloned() {
+        sqlx::query::<DB>(statements.upsert_log.clone())
+            .bind(r.request_id.clone())
+            .bind(r.user)
+            .bind(r.question)
+            .bind(r.log_status)
+            .bind(r.error_stage)
+            .bind(r.error_code)
+            .bind(r.error_message)
+            .bind(r.model)
+            .bind(r.prompt_tokens)
+            .bind(r.completion_tokens)
+            .bind(r.sql_proposed)
+            .bind(r.guard_verdict)
+            .bind(r.sql_executed)
+            .bind(r.rows_returned)
+            .bind(r.total_ms)
+            .bind(r.at.clone())
+            .bind(i64::from(r.is_final))
+            .bind(i64::from(r.succeeded))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query::<DB>(statements.insert_event.clone())
+            .bind(r.request_id)
+            .bind(r.stage)
+            .bind(r.status)
+            .bind(r.duration_ms)
+            .bind(r.at)
+            .bind(r.detail)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await
 }
 

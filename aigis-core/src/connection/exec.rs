@@ -49,6 +49,7 @@ where
 
 /// Runs a server-timed query with a client-side backstop `grace` past the server's timeout:
 /// the server cancels the statement itself, so this only catches a stuck network.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) async fn with_network_backstop<T>(
     timeout: std::time::Duration,
     grace: std::time::Duration,

@@ -75,7 +75,7 @@ impl Compiled {
         let parser_dialect = d.parser_dialect();
         for (table, predicate) in &policy.row_scopes {
             let name = QualName::from_config(table, d);
-            let expr = Parser::new(parser_dialect.as_ref()).try_with_sql(predicate).and_then(|mut p| p.parse_expr());
+            let expr = Parser::new(parser_dialect).try_with_sql(predicate).and_then(|mut p| p.parse_expr());
             match (name, expr) {
                 (Some(name), Ok(expr)) => scopes.push((name, expr)),
                 (None, _) => errors.push(format!("row_scopes entry `{table}` is not a table name")),

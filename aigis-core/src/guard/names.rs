@@ -40,7 +40,7 @@ impl QualName {
     /// From a policy entry such as `orders`, `files.documents` or `"MixedCase"`.
     pub(crate) fn from_config(entry: &str, dialect: Dialect) -> Option<Self> {
         let parser_dialect = dialect.parser_dialect();
-        let name = Parser::new(parser_dialect.as_ref()).try_with_sql(entry).ok()?.parse_object_name(false).ok()?;
+        let name = Parser::new(parser_dialect).try_with_sql(entry).ok()?.parse_object_name(false).ok()?;
         Self::from_object_name(&name, dialect)
     }
 

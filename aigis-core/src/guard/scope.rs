@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, Ident, Query, SetExpr, TableAlias, TableFactor, TableWithJoins, Value as SqlValue, VisitMut, VisitorMut,
+    Expr, Ident, Query, SetExpr, TableAlias, TableFactor, Value as SqlValue, VisitMut, VisitorMut,
 };
 
 use super::names::QualName;
@@ -231,35 +231,27 @@ impl VisitorMut for Scoper<'_> {
             columns: Vec::new(),
             at: None,
         });
-        let placeholder = TableFactor::Derived { lateral: false, subquery: Box::new(self.template.clone()), alias: None, sample: None };
-        let inner = std::mem::replace(factor, placeholder);
-        *factor = TableFactor::Derived {
-            lateral: false,
-            subquery: Box::new(filtered(inner, predicate.clone(), self.template)),
-            alias: Some(outer_alias),
-            sample: None,
-        };
+        let mut subquery = Box::new(self.template.clone());
+        if let SetExpr::Select(select) = subquery.body.as_mut()
+            && let Some(from) = select.from.first_mut()
+        {
+            // The template's `FROM t` trades places with the reference: no second copy.
+            std::mem::swap(&mut from.relation, factor);
+            select.selection = Some(predicate.clone());
+        }
+        *factor = TableFactor::Derived { lateral: false, subquery, alias: Some(outer_alias), sample: None };
         self.applied.push(q.display());
         ControlFlow::Continue(())
     }
 }
 
-/// `SELECT * FROM <relation> WHERE <predicate>`, built from a parsed template so every field
-/// of the AST has its parser default.
-fn filtered(relation: TableFactor, predicate: Expr, template: &Query) -> Query {
-    let mut query = template.clone();
-    if let SetExpr::Select(select) = query.body.as_mut() {
-        select.from = vec![TableWithJoins { relation, joins: Vec::new() }];
-        select.selection = Some(predicate);
-    }
-    query
-}
-
-/// The template for [`filtered`].
+/// The template a scoped reference becomes, `SELECT * FROM t WHERE 1 = 1`, parsed so every
+/// field of the AST has its parser default.
 pub(crate) fn template(dialect: Dialect) -> Option<Query> {
     let d = dialect.parser_dialect();
-    match sqlparser::parser::Parser::parse_sql(d.as_ref(), "SELECT * FROM t WHERE 1 = 1").ok()?.pop()? {
-        sqlparser::ast::Statement::Query(q) => Some(*q),
+    match sqlparser::parser::Parser::parse_sql(d, "SELECT * FROM t WHERE 1 = 1").ok()?.pop()? {
+        // `Scoper` swaps the reference into the first FROM item: only that shape will do.
+        sqlparser::ast::Statement::Query(q) if matches!(q.body.as_ref(), SetExpr::Select(s) if s.from.len() == 1) => Some(*q),
         _ => None,
     }
 }

@@ -8,7 +8,7 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, JoinConstraint, JoinOperator, ObjectName,
+    BinaryOperator, Expr, FunctionArg, Ident, FunctionArgExpr, FunctionArguments, JoinConstraint, JoinOperator, ObjectName,
     ObjectNamePart, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor,
     TableWithJoins, Visitor,
 };
@@ -83,23 +83,22 @@ impl<'a> Analyzer<'a> {
     }
 
     fn check_table(&mut self, name: &ObjectName, q: &QualName) {
-        let shown = name.to_string();
         if is_catalog(q) && !self.c.allow_catalogs {
             self.violation(
                 "catalog_access",
-                format!("`{shown}` is a system catalog and cannot be queried; use only the application tables in the schema you were given"),
+                format!("`{name}` is a system catalog and cannot be queried; use only the application tables in the schema you were given"),
             );
             return;
         }
         if self.c.deny.iter().any(|e| q.matched_by(e, true, None)) {
-            self.violation("table_not_allowed", format!("table `{shown}` may not be queried; answer without it"));
+            self.violation("table_not_allowed", format!("table `{name}` may not be queried; answer without it"));
         }
         let default_schema = self.c.required_schema.as_deref();
         if !self.c.allow.is_empty() && !self.c.allow.iter().any(|e| q.matched_by(e, false, default_schema)) {
             let allowed: Vec<String> = self.c.allow.iter().map(QualName::display).collect();
             self.violation(
                 "table_not_allowed",
-                format!("table `{shown}` is not in the allowed list; use only: {}", allowed.join(", ")),
+                format!("table `{name}` is not in the allowed list; use only: {}", allowed.join(", ")),
             );
         }
         if let Some(schema) = &self.c.required_schema
@@ -107,14 +106,14 @@ impl<'a> Analyzer<'a> {
         {
             self.violation(
                 "schema_required",
-                format!("table `{shown}` must be written with its schema, as `{schema}.{}`", q.table),
+                format!("table `{name}` must be written with its schema, as `{schema}.{}`", q.table),
             );
         }
         if self.c.views_only && !self.c.views.iter().chain(self.ctx_views).any(|v| q.matched_by(v, true, None)) {
             let views: Vec<String> = self.c.views.iter().chain(self.ctx_views).map(QualName::display).collect();
             self.violation(
                 "table_not_allowed",
-                format!("only views may be queried and `{shown}` is not one; use one of: {}", views.join(", ")),
+                format!("only views may be queried and `{name}` is not one; use one of: {}", views.join(", ")),
             );
         }
     }
@@ -245,11 +244,11 @@ impl<'a> Analyzer<'a> {
                 }
                 let name = fold(id, self.d());
                 self.row_candidates.push(name.clone());
-                self.columns.push(ColumnRef { name, written: id.to_string() });
+                self.columns.push(ColumnRef { name, written: written(std::slice::from_ref(id)) });
             }
             Expr::CompoundIdentifier(parts) => {
                 if let Some(last) = parts.last() {
-                    self.columns.push(ColumnRef { name: fold(last, self.d()), written: expr.to_string() });
+                    self.columns.push(ColumnRef { name: fold(last, self.d()), written: written(parts) });
                 }
                 if parts.iter().any(|p| p.value.starts_with('@')) {
                     self.violation("user_variable", "session and user variables (@name) are not allowed; use literal values");
@@ -343,6 +342,22 @@ impl Visitor for Analyzer<'_> {
         self.check_expr(expr);
         ControlFlow::Continue(())
     }
+}
+
+/// A column reference as written (`o.total`), without the formatting machinery for the common
+/// unquoted case: this runs for every column of every query.
+fn written(parts: &[Ident]) -> String {
+    if parts.iter().any(|p| p.quote_style.is_some()) {
+        return parts.iter().map(Ident::to_string).collect::<Vec<_>>().join(".");
+    }
+    let mut out = String::with_capacity(parts.iter().map(|p| p.value.len() + 1).sum());
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        out.push_str(&p.value);
+    }
+    out
 }
 
 fn last_folded(name: &ObjectName, dialect: Dialect) -> Option<String> {

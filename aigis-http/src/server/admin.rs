@@ -166,5 +166,7 @@ async fn delete_role(State(state): State<AppState>, _admin: AdminUser, Path(id):
 }
 
 async fn audit(State(state): State<AppState>, _admin: AdminUser, ApiQuery(filter): ApiQuery<AuditFilter>) -> Result<Json<Vec<AuditRow>>, ApiError> {
+    // Audit events are written in the background: show everything recorded before this request.
+    state.flush_audit(std::time::Duration::from_secs(5)).await;
     Ok(Json(state.store().audit(&filter).await?))
 }

@@ -8,7 +8,6 @@ use aigis_core::{AskRequest, Assistant, Connection, GuardContext, LlmProvider, P
 
 use super::AppState;
 use super::auth::routes::llm_purpose;
-use super::store::audit::StoreAuditSink;
 use super::store::connections::ConnectionRow;
 use super::store::users::UserRow;
 use crate::error::ApiError;
@@ -96,14 +95,27 @@ pub async fn assistant_for(
 ) -> Result<(Assistant, AskRequest), ApiError> {
     let (policy, context) = policy_for(state, user).await?;
     let policy_json = serde_json::to_string(&policy).map_err(ApiError::internal)?;
-    let own_llm = user.and_then(|u| u.llm_config_sealed.as_deref()).unwrap_or("server");
-    let key = cache_key(&[conn_key, &policy_json, own_llm]);
+    let own_llm = user.and_then(|u| u.llm_config_sealed.as_deref());
+    // A registry model has its own endpoint and key (unless the user brings their own LLM);
+    // any other name is asked of the default endpoint.
+    let registry_llm = match (own_llm, model.as_deref()) {
+        (None, Some(name)) => state.registry_provider(name).transpose()?.map(|p| (name.to_string(), p)),
+        _ => None,
+    };
+    let llm_key = match &registry_llm {
+        Some((name, _)) => format!("model:{name}"),
+        None => own_llm.unwrap_or("server").to_string(),
+    };
+    let key = cache_key(&[conn_key, &policy_json, &llm_key]);
     let assistant = match state.cached_assistant(&key) {
         Some(a) => a,
         None => {
-            let llm = llm_for(state, user)?;
-            let sink = Arc::new(StoreAuditSink { store: state.store().clone() });
-            let mut builder = Assistant::builder(llm, conn).config(state.assistant_config().clone()).policy(policy).audit_sink(sink);
+            let llm = match &registry_llm {
+                Some((_, provider)) => provider.clone(),
+                None => llm_for(state, user)?,
+            };
+            let mut builder =
+                Assistant::builder(llm, conn).config(state.assistant_config().clone()).policy(policy).audit_sink(state.store_audit());
             if let Some(extra) = state.extra_audit() {
                 builder = builder.audit_sink(extra);
             }
@@ -112,6 +124,8 @@ pub async fn assistant_for(
             a
         }
     };
+    // The registry's provider already asks for its own model id.
+    let model = if registry_llm.is_some() { None } else { model };
     // The audit trail records the user id, so admins can filter by it.
     let request = AskRequest { question, model, user: user.map(|u| u.id.clone()), context, ..Default::default() };
     Ok((assistant, request))

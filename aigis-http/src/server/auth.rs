@@ -104,15 +104,18 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// The client's address, as the socket saw it (`unknown` when not served with connect info).
+/// The client's address: the socket's peer, or behind a trusted proxy the address it forwards
+/// (`unknown` when not served with connect info).
 #[derive(Debug, Clone)]
 pub struct ClientAddr(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        let addr = state.client_ip(peer, forwarded).map(|ip| ip.to_string());
         Ok(ClientAddr(addr.unwrap_or_else(|| "unknown".into())))
     }
 }

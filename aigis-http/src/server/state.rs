@@ -1,16 +1,22 @@
 //! Shared server state: the default LLM, cached database connections, limits.
 
-use aigis_core::AuditSink;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+
+use aigis_core::AuditSink;
+use aigis_core::audit::{BufferOptions, BufferedSink};
+use aigis_core::provider::ModelRegistry;
 
 use aigis_core::{Assistant, AssistantConfig, Connection, LlmProvider, ProviderConfig};
 
 use super::ServeOptions;
 use super::auth::throttle::Throttle;
 use super::config::Settings;
+use super::net::TrustedNet;
 use super::seal::Sealer;
 use super::store::Store;
+use super::store::audit::StoreAuditSink;
 use crate::error::ApiError;
 
 /// Connections kept open at most; past this the cache is emptied (connections are cheap to reopen).
@@ -33,12 +39,18 @@ struct Inner {
     store: Store,
     settings: Settings,
     throttle: Throttle,
-    /// Models users may pick for a thread.
+    /// Models served by the default LLM's endpoint that users may pick for a thread.
     models: Vec<String>,
+    /// Named models with endpoints and keys of their own.
+    registry: ModelRegistry,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    trusted_proxies: Vec<TrustedNet>,
     /// A hash verified against when the user does not exist, so both cases take as long.
     dummy_hash: String,
     /// An extra audit trail from `AIGIS_AUDIT` (`jsonl:PATH` or a database URL), beside the app store's.
     audit: Option<Arc<dyn AuditSink>>,
+    /// The app store's audit trail, written off the answer path by a background task.
+    store_audit: Arc<BufferedSink>,
 }
 
 /// The message given when no LLM is configured.
@@ -77,16 +89,32 @@ impl AppState {
                 models.push(m.clone());
             }
         }
+        let registry = match &options.model_registry {
+            Some(r) => r.clone(),
+            None => registry_from_env()?,
+        };
+        let trusted_proxies = match &options.trusted_proxies {
+            Some(list) => list.clone(),
+            None => std::env::var("AIGIS_TRUSTED_PROXIES")
+                .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default(),
+        };
+        let trusted_proxies =
+            trusted_proxies.iter().map(|t| t.parse()).collect::<Result<Vec<TrustedNet>, _>>().map_err(|e| anyhow::anyhow!("AIGIS_TRUSTED_PROXIES: {e}"))?;
         let audit = match std::env::var("AIGIS_AUDIT") {
             Ok(spec) if !spec.trim().is_empty() => {
                 Some(aigis_core::audit::from_spec(spec.trim()).map_err(|e| anyhow::anyhow!("AIGIS_AUDIT: {e}"))? as Arc<dyn AuditSink>)
             }
             _ => None,
         };
+        let store_audit = Arc::new(BufferedSink::spawn(Arc::new(StoreAuditSink { store: store.clone() }), BufferOptions::default())?);
         Ok(Self {
             inner: Arc::new(Inner {
                 audit,
+                store_audit,
                 models,
+                registry,
+                trusted_proxies,
                 store,
                 settings,
                 throttle: Throttle::new(options.login_window, options.login_max_per_user, options.login_max_per_addr),
@@ -102,9 +130,92 @@ impl AppState {
         })
     }
 
-    /// Models users may pick for a thread (the default first).
-    pub fn models(&self) -> &[String] {
-        &self.inner.models
+    /// Models users may pick for a thread (the default first), each with whether it can answer
+    /// now: those of the default endpoint when it is configured (or the user brings a key), and
+    /// the registry's when what they need is set.
+    pub fn model_availability(&self, has_own_key: bool) -> BTreeMap<String, bool> {
+        let mut map = self.inner.registry.availability();
+        let simple = self.llm_available() || has_own_key;
+        for m in &self.inner.models {
+            map.insert(m.clone(), simple);
+        }
+        map
+    }
+
+    /// The name a thread stores for a requested model: a registry entry's own name (aliases
+    /// resolved), or a model of the default endpoint. With their own key a user may name any
+    /// model of their provider.
+    pub fn choose_model(&self, requested: &str, has_own_key: bool) -> Result<String, ApiError> {
+        if let Ok(entry) = self.inner.registry.resolve(requested) {
+            return match self.inner.registry.config(&entry.name) {
+                Ok(_) => Ok(entry.name.clone()),
+                Err(e) => Err(ApiError::new(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "model_unavailable",
+                    format!("model `{}` is not available now: {}", entry.name, e.user_message()),
+                )),
+            };
+        }
+        if self.inner.models.iter().any(|m| m == requested) || has_own_key {
+            return Ok(requested.to_string());
+        }
+        let names: Vec<String> = self.model_availability(false).into_keys().collect();
+        Err(ApiError::bad_request(format!(
+            "unknown model `{}`; available: {}",
+            requested.chars().take(80).collect::<String>(),
+            names.join(", ")
+        )))
+    }
+
+    /// The provider of a registry model, `None` for models of the default endpoint.
+    pub fn registry_provider(&self, model: &str) -> Option<Result<Arc<dyn LlmProvider>, ApiError>> {
+        let entry = self.inner.registry.resolve(model).ok()?;
+        Some(self.inner.registry.provider(Some(&entry.name)).map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "model_unavailable",
+                format!("model `{}` is not available now: {}", entry.name, e.user_message()),
+            )
+        }))
+    }
+
+    /// The client's address: the peer, or, when the peer is a trusted proxy, the last address
+    /// in `X-Forwarded-For` that is not itself a trusted proxy.
+    pub fn client_ip(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Option<IpAddr> {
+        let peer = peer?;
+        let trusted = |ip: &IpAddr| self.inner.trusted_proxies.iter().any(|n| n.contains(ip));
+        if !trusted(&peer) {
+            return Some(peer);
+        }
+        let hops = forwarded_for.unwrap_or_default().split(',').rev().map(str::trim);
+        for hop in hops {
+            match hop.parse::<IpAddr>() {
+                Ok(ip) if trusted(&ip) => continue,
+                Ok(ip) => return Some(ip),
+                // A malformed hop: nothing before it can be believed.
+                Err(_) => return Some(peer),
+            }
+        }
+        Some(peer)
+    }
+
+    /// The app store's audit trail (buffered: recording never waits for the store).
+    pub fn store_audit(&self) -> Arc<dyn AuditSink> {
+        self.inner.store_audit.clone()
+    }
+
+    /// Waits (at most `limit`) until every audit event recorded so far is written, so a reader
+    /// of the trail sees what happened before it asked.
+    pub async fn flush_audit(&self, limit: std::time::Duration) {
+        let all = async {
+            let _ = self.inner.store_audit.flush().await;
+            if let Some(extra) = &self.inner.audit {
+                let _ = extra.flush().await;
+            }
+        };
+        if tokio::time::timeout(limit, all).await.is_err() {
+            tracing::warn!(pending = self.inner.store_audit.pending(), "audit events still unwritten after {limit:?}");
+        }
     }
 
     /// The audit trail configured with `AIGIS_AUDIT`, if any.
@@ -212,6 +323,18 @@ impl AppState {
         // A panic while holding this lock cannot leave the map inconsistent: recover it.
         self.inner.connections.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// The registry in the file `AIGIS_MODELS_FILE` names, else an empty one.
+fn registry_from_env() -> anyhow::Result<ModelRegistry> {
+    let mut registry = ModelRegistry::empty();
+    if let Ok(path) = std::env::var("AIGIS_MODELS_FILE")
+        && !path.trim().is_empty()
+    {
+        let text = std::fs::read_to_string(path.trim()).map_err(|e| anyhow::anyhow!("AIGIS_MODELS_FILE {path}: {e}"))?;
+        registry.load_toml(&text).map_err(|e| anyhow::anyhow!("AIGIS_MODELS_FILE {path}: {e}"))?;
+    }
+    Ok(registry)
 }
 
 fn build_llm(config: &ProviderConfig) -> Result<Arc<dyn LlmProvider>, String> {

@@ -90,19 +90,13 @@ async fn remove(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The models a user may pick, each with whether it can answer now.
-fn availability(state: &AppState, has_own_key: bool) -> serde_json::Map<String, Value> {
-    let available = state.llm_available() || has_own_key;
-    state.models().iter().map(|m| (m.clone(), Value::Bool(available))).collect()
-}
-
 async fn get_model(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let thread = owned(&state, &user.id, &id).await?;
     let has_key = user.llm_config_sealed.is_some();
     Ok(Json(json!({
         "model": thread.model,
         "default_model": state.default_model(),
-        "available": availability(&state, has_key),
+        "available": state.model_availability(has_key),
     })))
 }
 
@@ -116,17 +110,12 @@ struct ModelBody {
 async fn set_model(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<String>, ApiJson(b): ApiJson<ModelBody>) -> Result<Json<Value>, ApiError> {
     let mut thread = owned(&state, &user.id, &id).await?;
     let has_key = user.llm_config_sealed.is_some();
-    if let Some(name) = &b.name {
-        let known = state.models().iter().any(|m| m == name);
-        // With their own key, users may name any model of their provider.
-        if !known && !has_key {
-            let names: Vec<&String> = state.models().iter().collect();
-            return Err(ApiError::bad_request(format!("unknown model `{}`; available: {names:?}", name.chars().take(80).collect::<String>())));
-        }
-    }
-    thread.model = b.name;
+    thread.model = match &b.name {
+        Some(name) => Some(state.choose_model(name, has_key)?),
+        None => None,
+    };
     state.store().update_thread(&thread).await?;
-    Ok(Json(json!({ "model": thread.model, "default_model": state.default_model(), "available": availability(&state, has_key) })))
+    Ok(Json(json!({ "model": thread.model, "default_model": state.default_model(), "available": state.model_availability(has_key) })))
 }
 
 #[derive(Deserialize)]

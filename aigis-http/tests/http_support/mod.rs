@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use aigis_http::{AppState, ServeOptions, router};
+use aigis_http::{AppState, ServeOptions};
 use reqwest::{Client, RequestBuilder, Response};
 use serde_json::Value;
 
@@ -32,11 +32,12 @@ impl TestServer {
             options.store_url = Some(format!("sqlite://{}", dir.path().join("app.db").display()));
         }
         let state = AppState::new(&options).await.unwrap();
-        let app = router(state.clone()).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        // The same serving path as `aigis serve`.
+        let serving = aigis_http::server::serve_on(listener, state.clone(), std::future::pending(), std::time::Duration::from_secs(1));
         let task = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+            serving.await.unwrap();
         });
         Self { base: format!("http://{addr}"), client: Client::new(), state, dir, _task: task }
     }

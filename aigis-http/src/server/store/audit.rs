@@ -47,26 +47,29 @@ pub struct AuditFilter {
 }
 
 impl Store {
-    /// Stores one audit event for a user.
-    pub async fn record_audit(&self, user_id: Option<&str>, e: &AuditEvent) -> Result<(), sqlx::Error> {
-        let at = chrono::DateTime::parse_from_rfc3339(&e.at).map(|t| t.timestamp_millis()).unwrap_or_else(|_| super::now_ms());
-        let status = serde_json::to_value(e.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-        sqlx::query(
-            "INSERT INTO audit_events (id, request_id, user_id, question, stage, status, duration_ms, at, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(new_id())
-        .bind(&e.request_id)
-        .bind(user_id)
-        .bind(&e.question)
-        .bind(e.stage.as_str())
-        .bind(status)
-        .bind(i64::try_from(e.duration_ms).unwrap_or(i64::MAX))
-        .bind(at)
-        .bind(e.detail.to_string())
-        .execute(self.pool())
-        .await?;
-        Ok(())
+    /// Stores audit events in one transaction (each under its own `user` id).
+    pub async fn record_audit(&self, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
+        let mut tx = self.writer().begin().await?;
+        for e in events {
+            let at = chrono::DateTime::parse_from_rfc3339(&e.at).map(|t| t.timestamp_millis()).unwrap_or_else(|_| super::now_ms());
+            let status = serde_json::to_value(e.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            sqlx::query(
+                "INSERT INTO audit_events (id, request_id, user_id, question, stage, status, duration_ms, at, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(new_id())
+            .bind(&e.request_id)
+            .bind(e.user.as_deref())
+            .bind(&e.question)
+            .bind(e.stage.as_str())
+            .bind(status)
+            .bind(i64::try_from(e.duration_ms).unwrap_or(i64::MAX))
+            .bind(at)
+            .bind(e.detail.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
     }
 
     /// Audit events matching a filter, newest first.
@@ -111,9 +114,11 @@ pub struct StoreAuditSink {
 #[async_trait]
 impl AuditSink for StoreAuditSink {
     async fn record(&self, event: &AuditEvent) -> aigis_core::Result<()> {
-        self.store
-            .record_audit(event.user.as_deref(), event)
-            .await
-            .map_err(|e| aigis_core::Error::Internal(format!("audit store: {e}")))
+        self.record_batch(std::slice::from_ref(event)).await
+    }
+
+    /// One transaction for all the events.
+    async fn record_batch(&self, events: &[AuditEvent]) -> aigis_core::Result<()> {
+        self.store.record_audit(events).await.map_err(|e| aigis_core::Error::Internal(format!("audit store: {e}")))
     }
 }

@@ -109,7 +109,7 @@ impl Store {
         .bind(&c.database)
         .bind(&c.url_sealed)
         .bind(c.created_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(c)
     }
@@ -130,7 +130,7 @@ impl Store {
         .bind(now_ms())
         .bind(&c.id)
         .bind(&c.user_id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -149,7 +149,7 @@ impl Store {
 
     /// Deletes a user's connection; threads using it fall back to the default.
     pub async fn delete_connection(&self, user_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         sqlx::query("UPDATE threads SET connection_id = NULL WHERE connection_id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)

@@ -41,7 +41,7 @@ impl Store {
             .bind(description)
             .bind(policy.to_string())
             .bind(now)
-            .execute(self.pool())
+            .execute(self.writer())
             .await;
         match res {
             Ok(_) => self.role(&id).await,
@@ -77,14 +77,14 @@ impl Store {
             .bind(description)
             .bind(policy.to_string())
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(res.rows_affected() > 0)
     }
 
     /// Deletes a role; its users keep no role.
     pub async fn delete_role(&self, id: &str) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         sqlx::query("UPDATE users SET role_id = NULL WHERE role_id = $1").bind(id).execute(&mut *tx).await?;
         let res = sqlx::query("DELETE FROM roles WHERE id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;

@@ -99,7 +99,7 @@ impl Store {
         .bind(user_id)
         .bind(title)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(ThreadRow { id, user_id: user_id.into(), title: title.into(), model: None, connection_id: None, created_at: now, updated_at: now })
     }
@@ -127,14 +127,14 @@ impl Store {
         .bind(now_ms())
         .bind(&t.id)
         .bind(&t.user_id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
 
     /// Deletes a thread and its messages.
     pub async fn delete_thread(&self, user_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let res = sqlx::query("DELETE FROM threads WHERE id = $1 AND user_id = $2").bind(id).bind(user_id).execute(&mut *tx).await?;
         if res.rows_affected() > 0 {
             sqlx::query("DELETE FROM messages WHERE thread_id = $1").bind(id).execute(&mut *tx).await?;
@@ -173,7 +173,7 @@ impl Store {
     /// Persists the user message and the assistant message in one transaction.
     pub async fn save_exchange(&self, thread_id: &str, ex: Exchange<'_>) -> Result<(), sqlx::Error> {
         let now = now_ms();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         // The first write takes the write lock, so `seq` cannot race with another exchange.
         sqlx::query("UPDATE threads SET updated_at = $1 WHERE id = $2").bind(now).bind(thread_id).execute(&mut *tx).await?;
         let next: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM messages WHERE thread_id = $1")

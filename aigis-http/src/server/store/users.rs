@@ -133,7 +133,7 @@ impl Store {
         .bind(new.password_hash)
         .bind(i64::from(new.must_reset_password))
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await;
         match res {
             Ok(_) => self.user(&id).await,
@@ -170,7 +170,7 @@ impl Store {
         .bind(hash)
         .bind(now_ms())
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -181,7 +181,7 @@ impl Store {
             .bind(email)
             .bind(now_ms())
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -192,7 +192,7 @@ impl Store {
             .bind(sealed)
             .bind(now_ms())
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -205,7 +205,7 @@ impl Store {
         .bind(i64::from(disabled))
         .bind(now_ms())
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(res.rows_affected() > 0)
     }
@@ -217,14 +217,14 @@ impl Store {
             .bind(params.to_string())
             .bind(now_ms())
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(res.rows_affected() > 0)
     }
 
     /// Deletes a user and everything they own.
     pub async fn delete_user(&self, id: &str) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         // Explicit deletes: SQLite only cascades with foreign keys switched on.
         sqlx::query("DELETE FROM messages WHERE thread_id IN (SELECT id FROM threads WHERE user_id = $1)")
             .bind(id)
@@ -250,19 +250,19 @@ impl Store {
                 .bind(username)
                 .bind(hash_if_new)
                 .bind(now)
-                .execute(self.pool())
+                .execute(self.writer())
                 .await?;
             }
             Some(u) => {
                 if let Some(hash) = reset_hash {
                     self.set_password(&u.id, hash).await?;
                 }
-                sqlx::query("UPDATE users SET disabled = 0 WHERE id = $1").bind(&u.id).execute(self.pool()).await?;
+                sqlx::query("UPDATE users SET disabled = 0 WHERE id = $1").bind(&u.id).execute(self.writer()).await?;
             }
         }
         sqlx::query("UPDATE users SET is_admin = CASE WHEN username = $1 THEN 1 ELSE 0 END")
             .bind(username)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
