@@ -84,9 +84,49 @@ async fn a_sink_that_never_recovers_is_reported_not_silently_dropped() {
         sink.record(&event("r2", n)).await.unwrap();
     }
     tokio::time::timeout(Duration::from_secs(10), sink.flush()).await.unwrap().unwrap();
-    assert_eq!(broken.calls.load(Ordering::SeqCst), 12, "3 attempts per event");
+    // The four queued together: 3 attempts as one batch, then 3 for each event alone, so one
+    // refused event can never take the others down with it.
+    assert_eq!(broken.calls.load(Ordering::SeqCst), 3 + 4 * 3, "3 attempts for the batch, then 3 per event");
     assert_eq!(sink.dropped(), 4);
     assert_eq!(sink.written(), 0);
+}
+
+/// Refuses one event for good (say, a value the store's schema rejects) and keeps the rest.
+struct Picky {
+    refused: u64,
+    kept: Mutex<Vec<u64>>,
+}
+
+#[async_trait]
+impl AuditSink for Picky {
+    async fn record(&self, event: &AuditEvent) -> Result<()> {
+        if event.duration_ms == self.refused {
+            return Err(Error::database(aigis_core::DbErrorKind::Query, "value rejected"));
+        }
+        self.kept.lock().unwrap().push(event.duration_ms);
+        Ok(())
+    }
+
+    /// All or none, like a transaction.
+    async fn record_batch(&self, events: &[AuditEvent]) -> Result<()> {
+        if events.iter().any(|e| e.duration_ms == self.refused) {
+            return Err(Error::database(aigis_core::DbErrorKind::Query, "value rejected"));
+        }
+        self.kept.lock().unwrap().extend(events.iter().map(|e| e.duration_ms));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn one_refused_event_in_a_batch_does_not_take_the_others_down() {
+    let picky = Arc::new(Picky { refused: 2, kept: Mutex::new(Vec::new()) });
+    let sink = BufferedSink::spawn(picky.clone(), fast_retries(2)).unwrap();
+    for n in 0..5 {
+        sink.record(&event("r3", n)).await.unwrap();
+    }
+    tokio::time::timeout(Duration::from_secs(10), sink.flush()).await.unwrap().unwrap();
+    assert_eq!(*picky.kept.lock().unwrap(), vec![0, 1, 3, 4], "written in order, the refused one left out");
+    assert_eq!((sink.dropped(), sink.written()), (1, 4));
 }
 
 /// Never finishes a write (a hung store); says when the first write started.

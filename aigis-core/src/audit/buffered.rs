@@ -159,42 +159,66 @@ async fn write_loop(
     // sink writes one transaction per batch instead of one per event.
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut backoff = options.initial_backoff;
-        let mut attempt = 1;
-        loop {
-            let outcome = match tokio::time::timeout(options.attempt_timeout, inner.record_batch(&batch)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(Error::Internal(format!("audit write timed out after {:?}", options.attempt_timeout))),
-            };
-            match outcome {
-                Ok(()) => {
-                    counters.written.fetch_add(batch.len() as u64, Ordering::AcqRel);
-                    break;
-                }
-                Err(err) if attempt < options.max_attempts => {
-                    counters.retries.fetch_add(1, Ordering::AcqRel);
-                    tracing::warn!(
-                        target: "aigis::audit",
-                        request_id = %batch.first().map(|e| e.request_id.as_str()).unwrap_or_default(),
-                        events = batch.len(),
-                        attempt,
-                        error = %err,
-                        "audit write failed; retrying in {backoff:?}"
-                    );
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(options.max_backoff);
-                    attempt += 1;
-                }
-                Err(err) => {
-                    for event in &batch {
-                        give_up(&counters, event, &format!("{attempt} attempts failed, last: {err}"));
+        let outcome = write_with_retries(inner.as_ref(), &batch, &counters, &options).await;
+        match outcome {
+            Ok(()) => {
+                counters.written.fetch_add(batch.len() as u64, Ordering::AcqRel);
+            }
+            // One event the store refuses must not take the others down with it: alone, each
+            // gets its own attempts, and only those that still fail are given up.
+            Err(_) if batch.len() > 1 => {
+                for event in &batch {
+                    match write_with_retries(inner.as_ref(), std::slice::from_ref(event), &counters, &options).await {
+                        Ok(()) => {
+                            counters.written.fetch_add(1, Ordering::AcqRel);
+                        }
+                        Err(why) => give_up(&counters, event, &why),
                     }
-                    break;
+                }
+            }
+            Err(why) => {
+                for event in &batch {
+                    give_up(&counters, event, &why);
                 }
             }
         }
         for _ in batch.drain(..) {
             counters.settle_one();
+        }
+    }
+}
+
+/// Writes the events with retries and backoff; the reason for giving up when every attempt failed.
+async fn write_with_retries(
+    inner: &dyn AuditSink,
+    events: &[AuditEvent],
+    counters: &Counters,
+    options: &BufferOptions,
+) -> std::result::Result<(), String> {
+    let mut backoff = options.initial_backoff;
+    let mut attempt = 1;
+    loop {
+        let outcome = match tokio::time::timeout(options.attempt_timeout, inner.record_batch(events)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Error::Internal(format!("audit write timed out after {:?}", options.attempt_timeout))),
+        };
+        match outcome {
+            Ok(()) => return Ok(()),
+            Err(err) if attempt < options.max_attempts => {
+                counters.retries.fetch_add(1, Ordering::AcqRel);
+                tracing::warn!(
+                    target: "aigis::audit",
+                    request_id = %events.first().map(|e| e.request_id.as_str()).unwrap_or_default(),
+                    events = events.len(),
+                    attempt,
+                    error = %err,
+                    "audit write failed; retrying in {backoff:?}"
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(options.max_backoff);
+                attempt += 1;
+            }
+            Err(err) => return Err(format!("{attempt} attempts failed, last: {err}")),
         }
     }
 }

@@ -60,6 +60,10 @@ fn thread_of(row: &AnyRow) -> Result<ThreadRow, sqlx::Error> {
 }
 
 fn message_of(row: &AnyRow) -> Result<MessageRow, sqlx::Error> {
+    message_fields(row, json_col(row, "events")?)
+}
+
+fn message_fields(row: &AnyRow, events: serde_json::Value) -> Result<MessageRow, sqlx::Error> {
     Ok(MessageRow {
         id: row.try_get("id")?,
         seq: row.try_get("seq")?,
@@ -67,7 +71,7 @@ fn message_of(row: &AnyRow) -> Result<MessageRow, sqlx::Error> {
         content: row.try_get("content")?,
         sql: row.try_get("sql_text")?,
         status: row.try_get("status")?,
-        events: json_col(row, "events")?,
+        events,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -154,6 +158,24 @@ impl Store {
         .iter()
         .map(message_of)
         .collect()
+    }
+
+    /// The last `limit` messages of a thread, oldest first, without their events: what a
+    /// follow-up question needs, read without parsing a long thread's stored results.
+    pub async fn recent_messages(&self, thread_id: &str, limit: i64) -> Result<Vec<MessageRow>, sqlx::Error> {
+        let mut rows = sqlx::query(
+            "SELECT id, seq, role, content, sql_text, status, created_at FROM messages WHERE thread_id = $1 \
+             ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(thread_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|row| message_fields(row, serde_json::Value::Null))
+        .collect::<Result<Vec<_>, _>>()?;
+        rows.reverse();
+        Ok(rows)
     }
 
     /// One message of a thread.

@@ -134,7 +134,11 @@ fn summary(recorded: &[Event], disconnected: bool) -> (String, Option<String>, &
 
 /// The last exchanges of a thread as turns for the model.
 async fn history(state: &AppState, thread_id: &str) -> Result<Vec<Turn>, ApiError> {
-    let messages = state.store().messages(thread_id).await?;
+    // Two messages per exchange; one more so a stray unpaired message cannot shift the pairs.
+    let mut messages = state.store().recent_messages(thread_id, 2 * HISTORY_TURNS as i64 + 1).await?;
+    if messages.first().is_some_and(|m| m.role != "user") {
+        messages.remove(0);
+    }
     let mut turns = Vec::new();
     for pair in messages.chunks(2) {
         if let [q, a] = pair
