@@ -31,6 +31,9 @@ pub struct BufferOptions {
     pub max_backoff: Duration,
     /// One write attempt that takes longer than this counts as failed.
     pub attempt_timeout: Duration,
+    /// Events handed to the wrapped sink in one write at most. Larger batches write faster
+    /// under load; smaller ones hold a shared store (a SQLite file's single writer) for less time.
+    pub max_batch: usize,
 }
 
 impl Default for BufferOptions {
@@ -41,6 +44,7 @@ impl Default for BufferOptions {
             initial_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_secs(5),
             attempt_timeout: Duration::from_secs(10),
+            max_batch: 64,
         }
     }
 }
@@ -146,9 +150,6 @@ impl AuditSink for BufferedSink {
     }
 }
 
-/// Events handed to the wrapped sink in one write at most.
-const MAX_BATCH: usize = 256;
-
 async fn write_loop(
     mut rx: mpsc::Receiver<AuditEvent>,
     inner: Arc<dyn AuditSink>,
@@ -157,8 +158,9 @@ async fn write_loop(
 ) {
     // Whatever queued while the last write ran goes in the next one: under load a database
     // sink writes one transaction per batch instead of one per event.
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    let max_batch = options.max_batch.max(1);
+    let mut batch = Vec::with_capacity(max_batch);
+    while rx.recv_many(&mut batch, max_batch).await > 0 {
         let outcome = write_with_retries(inner.as_ref(), &batch, &counters, &options).await;
         match outcome {
             Ok(()) => {
