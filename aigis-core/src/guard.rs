@@ -305,7 +305,7 @@ impl Guard {
             None => {}
         }
         limit::enforce(&mut query, self.policy.max_rows, &mut notes);
-        let rendered = match render::render(&query, c.dialect, self.policy.dialect.parser_dialect()) {
+        let rendered = match render::render(&query, c.dialect) {
             Ok(text) => text,
             Err(v) => return Verdict::rejected(vec![v]),
         };

@@ -23,28 +23,28 @@ mod plain;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{Query, Statement, Value as SqlValue, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut};
-use sqlparser::dialect::Dialect as ParserDialect;
 use sqlparser::parser::Parser;
 
 use super::Violation;
 use crate::dialect::Dialect;
 
 /// Renders the query for the dialect, or explains why it cannot be rendered faithfully.
-pub(crate) fn render(query: &Query, dialect: Dialect, parser_dialect: &dyn ParserDialect) -> Result<String, Violation> {
+pub(crate) fn render(query: &Query, dialect: Dialect) -> Result<String, Violation> {
+    // A plain tree re-parses to itself (see `plain`); debug builds check that claim every time.
+    let plain = plain::is_plain(query);
     // MySQL reads backslashes in strings as escapes, which the renderer does not write: double
     // them in a copy, and compare the re-parse against the unescaped tree that was checked.
-    let escaped = (dialect == Dialect::Mysql && needs_mysql_escaping(query)).then(|| {
+    // (A plain tree has no backslash in any string, so it never needs this.)
+    let escaped = (!plain && dialect == Dialect::Mysql && needs_mysql_escaping(query)).then(|| {
         let mut copy = query.clone();
         let _ = VisitMut::visit(&mut copy, &mut MysqlEscaper);
         copy
     });
     let text = escaped.as_ref().unwrap_or(query).to_string();
-    // A plain tree re-parses to itself (see `plain`); debug builds check that claim every time.
-    let plain = escaped.is_none() && plain::is_plain(query);
     if plain && !cfg!(debug_assertions) {
         return Ok(text);
     }
-    let same = match Parser::parse_sql(parser_dialect, &text) {
+    let same = match Parser::parse_sql(dialect.parser_dialect(), &text) {
         Ok(statements) => matches!(statements.as_slice(), [Statement::Query(q)] if **q == *query),
         Err(_) => false,
     };
@@ -105,7 +105,7 @@ mod tests {
         let pd = d.parser_dialect();
         let mut st = Parser::parse_sql(pd, sql).map_err(|e| e.to_string())?;
         match st.pop() {
-            Some(Statement::Query(q)) => render(&q, d, pd).map_err(|v| v.code),
+            Some(Statement::Query(q)) => render(&q, d).map_err(|v| v.code),
             _ => Err("not a query".into()),
         }
     }
