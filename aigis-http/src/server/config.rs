@@ -52,8 +52,14 @@ impl std::fmt::Debug for Settings {
     }
 }
 
-fn env(key: &str) -> Option<String> {
+/// A variable's value, `None` when unset or blank.
+pub(crate) fn env(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A comma-separated variable as its non-empty, trimmed items (none when unset).
+pub(crate) fn env_list(key: &str) -> Vec<String> {
+    env(key).map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()).unwrap_or_default()
 }
 
 fn env_bool(key: &str) -> Option<bool> {

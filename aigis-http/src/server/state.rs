@@ -12,7 +12,7 @@ use aigis_core::{Assistant, AssistantConfig, Connection, LlmProvider, ProviderCo
 
 use super::ServeOptions;
 use super::auth::throttle::Throttle;
-use super::config::Settings;
+use super::config::{Settings, env, env_list};
 use super::net::TrustedNet;
 use super::seal::Sealer;
 use super::store::Store;
@@ -64,12 +64,7 @@ impl AppState {
             Some(c) => c.clone(),
             None => ProviderConfig::from_env()?,
         };
-        let cors_origins = match &options.cors_origins {
-            Some(o) => o.clone(),
-            None => std::env::var("AIGIS_CORS_ORIGINS")
-                .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
-                .unwrap_or_default(),
-        };
+        let cors_origins = options.cors_origins.clone().unwrap_or_else(|| env_list("AIGIS_CORS_ORIGINS"));
         let settings = Settings::resolve(options)?;
         let store = Store::open(&settings.store_url).await?;
         let admin = &settings.admin;
@@ -81,9 +76,7 @@ impl AppState {
         if let Ok(p) = &llm {
             models.push(p.default_model().to_string());
         }
-        let extra = options.models.clone().unwrap_or_else(|| {
-            std::env::var("AIGIS_LLM_MODELS").map(|v| v.split(',').map(|m| m.trim().to_string()).collect()).unwrap_or_default()
-        });
+        let extra = options.models.clone().unwrap_or_else(|| env_list("AIGIS_LLM_MODELS"));
         for m in llm_config.fallback_models.iter().chain(extra.iter()) {
             if !m.is_empty() && !models.contains(m) {
                 models.push(m.clone());
@@ -93,12 +86,7 @@ impl AppState {
             Some(r) => r.clone(),
             None => registry_from_env()?,
         };
-        let trusted_proxies = match &options.trusted_proxies {
-            Some(list) => list.clone(),
-            None => std::env::var("AIGIS_TRUSTED_PROXIES")
-                .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
-                .unwrap_or_default(),
-        };
+        let trusted_proxies = options.trusted_proxies.clone().unwrap_or_else(|| env_list("AIGIS_TRUSTED_PROXIES"));
         let trusted_proxies =
             trusted_proxies.iter().map(|t| t.parse()).collect::<Result<Vec<TrustedNet>, _>>().map_err(|e| anyhow::anyhow!("AIGIS_TRUSTED_PROXIES: {e}"))?;
         let audit = match std::env::var("AIGIS_AUDIT") {
@@ -152,11 +140,7 @@ impl AppState {
         if let Ok(entry) = self.inner.registry.resolve(requested) {
             return match self.inner.registry.config(&entry.name) {
                 Ok(_) => Ok(entry.name.clone()),
-                Err(e) => Err(ApiError::new(
-                    axum::http::StatusCode::BAD_REQUEST,
-                    "model_unavailable",
-                    format!("model `{}` is not available now: {}", entry.name, e.user_message()),
-                )),
+                Err(e) => Err(model_unavailable(axum::http::StatusCode::BAD_REQUEST, &entry.name, &e)),
             };
         }
         if self.inner.models.iter().any(|m| m == requested) || has_own_key {
@@ -173,13 +157,12 @@ impl AppState {
     /// The provider of a registry model, `None` for models of the default endpoint.
     pub fn registry_provider(&self, model: &str) -> Option<Result<Arc<dyn LlmProvider>, ApiError>> {
         let entry = self.inner.registry.resolve(model).ok()?;
-        Some(self.inner.registry.provider(Some(&entry.name)).map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "model_unavailable",
-                format!("model `{}` is not available now: {}", entry.name, e.user_message()),
-            )
-        }))
+        Some(
+            self.inner
+                .registry
+                .provider(Some(&entry.name))
+                .map_err(|e| model_unavailable(axum::http::StatusCode::SERVICE_UNAVAILABLE, &entry.name, &e)),
+        )
     }
 
     /// The client's address: the peer, or, when the peer is a trusted proxy, the last address
@@ -328,12 +311,16 @@ impl AppState {
     }
 }
 
+/// A registry model that cannot answer now, saying what it needs: 400 when choosing it, 503
+/// when asking it.
+fn model_unavailable(status: axum::http::StatusCode, name: &str, e: &aigis_core::Error) -> ApiError {
+    ApiError::new(status, "model_unavailable", format!("model `{name}` is not available now: {}", e.user_message()))
+}
+
 /// The registry in the file `AIGIS_MODELS_FILE` names, else an empty one.
 fn registry_from_env() -> anyhow::Result<ModelRegistry> {
     let mut registry = ModelRegistry::empty();
-    if let Ok(path) = std::env::var("AIGIS_MODELS_FILE")
-        && !path.trim().is_empty()
-    {
+    if let Some(path) = env("AIGIS_MODELS_FILE") {
         let text = std::fs::read_to_string(path.trim()).map_err(|e| anyhow::anyhow!("AIGIS_MODELS_FILE {path}: {e}"))?;
         registry.load_toml(&text).map_err(|e| anyhow::anyhow!("AIGIS_MODELS_FILE {path}: {e}"))?;
     }
