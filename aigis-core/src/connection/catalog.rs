@@ -95,6 +95,21 @@ pub(crate) fn quoted_name(table: &Table, quote: char) -> String {
     }
 }
 
+/// Fills each table's sample rows with `read` (given the table's quoted name), one read per
+/// table: a table whose read fails (a view that does not run) keeps none and the others go on.
+pub(crate) async fn fill_sample_rows<Fut>(tables: &mut [Table], quote: char, mut read: impl FnMut(String) -> Fut)
+where
+    Fut: std::future::Future<Output = crate::Result<Vec<Vec<serde_json::Value>>>>,
+{
+    for table in tables {
+        let quoted = quoted_name(table, quote);
+        match read(quoted.clone()).await {
+            Ok(rows) => table.sample_rows = rows,
+            Err(e) => tracing::warn!(table = %quoted, error = %e, "no sample rows"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

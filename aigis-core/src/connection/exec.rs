@@ -47,6 +47,29 @@ where
     Ok(QueryResult { columns, rows: collector.rows, row_count, truncated: collector.truncated })
 }
 
+/// Decodes every column of a row with `decode_value` (given the raw value and its type name),
+/// naming the type and column when one does not decode.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) fn decode_columns<'r, R>(
+    row: &'r R,
+    decode_value: impl Fn(<R::Database as sqlx::Database>::ValueRef<'r>, &str) -> std::result::Result<Value, sqlx::error::BoxDynError>,
+) -> Result<Vec<Value>>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+{
+    use sqlx::ValueRef as _;
+    (0..row.len())
+        .map(|i| {
+            let raw = row.try_get_raw(i).map_err(|e| map_sqlx_error(e, Phase::Query, None))?;
+            let type_name = raw.type_info().name().to_string();
+            decode_value(raw, &type_name).map_err(|e| {
+                crate::Error::database(crate::DbErrorKind::Decode, format!("could not decode a {type_name} value in column {i}: {e}"))
+            })
+        })
+        .collect()
+}
+
 /// Runs a server-timed query with a client-side backstop `grace` past the server's timeout:
 /// the server cancels the statement itself, so this only catches a stuck network.
 #[cfg(any(feature = "postgres", feature = "mysql"))]

@@ -20,7 +20,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Connection as _, Executor as _, Row as _};
 
 use crate::connection::errors::{Phase, map_sqlx_error, url_password};
-use crate::connection::catalog::quoted_name;
+use crate::connection::catalog::fill_sample_rows;
 use crate::connection::exec::{CancelOnDrop, sample_rows, stream_query, with_network_backstop};
 use crate::connection::{Connection, ConnectionConfig, ExecLimits, IntrospectOptions, QueryResult, Schema, TlsMode};
 use crate::dialect::Dialect;
@@ -248,18 +248,13 @@ impl Connection for MysqlConnection {
             .read_only(introspect::TIMEOUT, async |conn| introspect::read_catalog(conn, &options.schemas, secret).await)
             .await?;
         if options.sample_rows > 0 {
-            for table in &mut tables {
-                let quoted = quoted_name(&*table, '`');
-                let rows = self
-                    .read_only(introspect::TIMEOUT, async |conn| {
-                        sample_rows::<MySql, _>(conn, &quoted, options, secret, decode::decode_row).await
-                    })
-                    .await;
-                match rows {
-                    Ok(rows) => table.sample_rows = rows,
-                    Err(e) => tracing::warn!(table = %quoted, error = %e, "no sample rows"),
-                }
-            }
+            fill_sample_rows(&mut tables, '`', move |quoted| async move {
+                self.read_only(introspect::TIMEOUT, async |conn| {
+                    sample_rows::<MySql, _>(conn, &quoted, options, secret, decode::decode_row).await
+                })
+                .await
+            })
+            .await;
         }
         Ok(Schema { dialect: Dialect::Mysql, tables })
     }

@@ -18,7 +18,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection as RawPgConnection, PgPool, 
 use sqlx::{Connection as _, Executor as _, Row as _};
 
 use crate::connection::errors::{Phase, map_sqlx_error, url_password};
-use crate::connection::catalog::quoted_name;
+use crate::connection::catalog::fill_sample_rows;
 use crate::connection::exec::{CancelOnDrop, sample_rows, stream_query, with_network_backstop};
 use crate::connection::{
     Connection, ConnectionConfig, ExecLimits, IntrospectOptions, QueryResult, Schema, TlsMode,
@@ -197,19 +197,14 @@ impl Connection for PostgresConnection {
             .read_only(introspect::TIMEOUT, async |conn| introspect::read_catalog(conn, &schemas, options, secret).await)
             .await?;
         if options.sample_rows > 0 {
-            for table in &mut tables {
-                // One transaction per table: a view that fails to run costs only its samples.
-                let quoted = quoted_name(&*table, '"');
-                let rows = self
-                    .read_only(introspect::TIMEOUT, async |conn| {
-                        sample_rows::<Postgres, _>(conn, &quoted, options, secret, decode::decode_row).await
-                    })
-                    .await;
-                match rows {
-                    Ok(rows) => table.sample_rows = rows,
-                    Err(e) => tracing::warn!(table = %quoted, error = %e, "no sample rows"),
-                }
-            }
+            // One transaction per table: a view that fails to run costs only its samples.
+            fill_sample_rows(&mut tables, '"', move |quoted| async move {
+                self.read_only(introspect::TIMEOUT, async |conn| {
+                    sample_rows::<Postgres, _>(conn, &quoted, options, secret, decode::decode_row).await
+                })
+                .await
+            })
+            .await;
         }
         Ok(Schema { dialect: Dialect::Postgres, tables })
     }

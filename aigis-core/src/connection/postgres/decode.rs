@@ -5,26 +5,17 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde_json::Value;
 use sqlx::postgres::types::{PgInterval, PgTimeTz};
 use sqlx::postgres::{PgRow, PgValueRef, Postgres};
-use sqlx::{Decode, Row, TypeInfo, ValueRef};
+use sqlx::{Decode, ValueRef};
 
-use crate::connection::errors::{Phase, map_sqlx_error};
+use crate::connection::exec::decode_columns;
 use crate::connection::value::{bytes_to_json, float_to_json, interval_to_iso, naive_datetime_to_json, utc_to_json};
-use crate::error::DbErrorKind;
-use crate::{Error, Result};
+use crate::Result;
 
 type DecodeResult<T> = std::result::Result<T, sqlx::error::BoxDynError>;
 
 /// Decodes every column of a row.
 pub(crate) fn decode_row(row: &PgRow) -> Result<Vec<Value>> {
-    (0..row.len())
-        .map(|i| {
-            let raw = row.try_get_raw(i).map_err(|e| map_sqlx_error(e, Phase::Query, None))?;
-            let type_name = raw.type_info().name().to_string();
-            decode_value(raw, &type_name).map_err(|e| {
-                Error::database(DbErrorKind::Decode, format!("could not decode a {type_name} value in column {i}: {e}"))
-            })
-        })
-        .collect()
+    decode_columns(row, decode_value)
 }
 
 fn get<'r, T: Decode<'r, Postgres>>(raw: PgValueRef<'r>) -> DecodeResult<T> {
