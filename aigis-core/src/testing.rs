@@ -1,4 +1,5 @@
-//! Test helpers (cargo feature `testing`): a wire-level fake LLM server.
+//! Test helpers (cargo feature `testing`): a wire-level fake LLM server, and a tiny shop
+//! database ([`shop_database`]) for tests that need real rows.
 //!
 //! [`FakeLlm`] listens on `127.0.0.1:0` and answers, one scripted [`Reply`] per request, in the
 //! wire format the request path asks for:
@@ -393,6 +394,27 @@ fn plain(status: u16, body: &str, headers: &[(String, String)]) -> Response {
         }
     }
     response
+}
+
+/// Creates `dir/shop.db`, a SQLite shop small enough to check answers by hand: `stores` (3
+/// rows: North and South in FR, West in DE) and `orders` (6 rows with `store_id`, `amount` and
+/// `ordered_at`).
+#[cfg(feature = "sqlite")]
+pub async fn shop_database(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+    use sqlx::Connection as _;
+    let fail = |e: sqlx::Error| crate::Error::Internal(format!("shop database: {e}"));
+    let path = dir.join("shop.db");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.map_err(fail)?;
+    for stmt in [
+        "CREATE TABLE stores (id INTEGER PRIMARY KEY, name TEXT NOT NULL, country TEXT NOT NULL)",
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, store_id INTEGER NOT NULL REFERENCES stores(id), amount REAL NOT NULL, ordered_at TEXT NOT NULL)",
+        "INSERT INTO stores VALUES (1,'North','FR'),(2,'South','FR'),(3,'West','DE')",
+        "INSERT INTO orders VALUES (1,1,10.0,'2024-01-03'),(2,1,20.0,'2024-01-09'),(3,2,5.5,'2024-02-01'),(4,3,7.0,'2024-02-11'),(5,3,8.0,'2024-03-05'),(6,3,9.0,'2024-03-15')",
+    ] {
+        sqlx::query(stmt).execute(&mut conn).await.map_err(fail)?;
+    }
+    conn.close().await.map_err(fail)?;
+    Ok(path)
 }
 
 /// Reads a whole chat stream: every chunk until the end or the first error, and that error.

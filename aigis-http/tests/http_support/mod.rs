@@ -132,22 +132,9 @@ pub async fn json(resp: Response) -> (u16, Value) {
     (status, body)
 }
 
-/// Creates a small shop database: 3 stores, 6 orders.
+/// Creates the small shop database of [`aigis_core::testing::shop_database`]: 3 stores, 6 orders.
 pub async fn shop_db(dir: &Path) -> PathBuf {
-    use sqlx::Connection as _;
-    let path = dir.join("shop.db");
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    for stmt in [
-        "CREATE TABLE stores (id INTEGER PRIMARY KEY, name TEXT NOT NULL, country TEXT NOT NULL)",
-        "CREATE TABLE orders (id INTEGER PRIMARY KEY, store_id INTEGER NOT NULL REFERENCES stores(id), amount REAL NOT NULL)",
-        "INSERT INTO stores VALUES (1,'North','FR'),(2,'South','FR'),(3,'West','DE')",
-        "INSERT INTO orders VALUES (1,1,10.0),(2,1,20.0),(3,2,5.5),(4,3,7.0),(5,3,8.0),(6,3,9.0)",
-    ] {
-        sqlx::query(stmt).execute(&mut conn).await.unwrap();
-    }
-    conn.close().await.unwrap();
-    path
+    aigis_core::testing::shop_database(dir).await.unwrap()
 }
 
 pub fn sqlite_url(path: &Path) -> String {
