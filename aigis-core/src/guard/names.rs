@@ -16,6 +16,14 @@ pub(crate) fn fold(ident: &Ident, dialect: Dialect) -> String {
     }
 }
 
+/// Whether an identifier folds to `folded`, without allocating the folded copy.
+pub(crate) fn folds_to(ident: &Ident, folded: &str, dialect: Dialect) -> bool {
+    match dialect {
+        Dialect::Postgres | Dialect::Generic if ident.quote_style.is_some() => ident.value == folded,
+        _ => ident.value.chars().flat_map(char::to_lowercase).eq(folded.chars()),
+    }
+}
+
 /// A table name reduced to its last two parts, folded.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct QualName {
@@ -104,6 +112,18 @@ mod tests {
         assert_eq!(q("`Orders`", Dialect::Mysql).table, "orders");
         assert_eq!(q("\"Orders\"", Dialect::Sqlite).table, "orders");
         assert_eq!(q("files.Documents", Dialect::Postgres), QualName { schema: Some("files".into()), table: "documents".into() });
+    }
+
+    #[test]
+    fn folds_to_agrees_with_fold() {
+        for d in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite, Dialect::Generic] {
+            for (value, quote) in [("Orders", None), ("Orders", Some('"')), ("ÉTÉ", None), ("orders", Some('`'))] {
+                let id = Ident { value: value.into(), quote_style: quote, span: sqlparser::tokenizer::Span::empty() };
+                let folded = fold(&id, d);
+                assert!(folds_to(&id, &folded, d), "{d} {value}");
+                assert!(!folds_to(&id, &format!("{folded}x"), d) && !folds_to(&id, "", d), "{d} {value}");
+            }
+        }
     }
 
     #[test]

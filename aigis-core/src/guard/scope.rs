@@ -13,7 +13,7 @@ use sqlparser::ast::{
     Expr, Ident, Query, SetExpr, TableAlias, TableFactor, Value as SqlValue, VisitMut, VisitorMut,
 };
 
-use super::names::QualName;
+use super::names::{QualName, folds_to};
 use super::policy::ParamType;
 use super::resolve::CteScopes;
 use super::{Note, Violation};
@@ -218,6 +218,11 @@ impl VisitorMut for Scoper<'_> {
     // Post-visit, so the derived table put in place is not visited (and scoped) again.
     fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
         let TableFactor::Table { name, alias, args: None, .. } = factor else { return ControlFlow::Continue(()) };
+        // Most references are to unscoped tables: rule them out before building a folded name.
+        let last = name.0.last().and_then(|p| p.as_ident());
+        if !last.is_some_and(|id| self.bound.iter().any(|(entry, _)| folds_to(id, &entry.table, self.dialect))) {
+            return ControlFlow::Continue(());
+        }
         let Some(q) = QualName::from_object_name(name, self.dialect) else { return ControlFlow::Continue(()) };
         if q.schema.is_none() && self.scopes.is_cte(&q.table) {
             return ControlFlow::Continue(());

@@ -31,7 +31,8 @@ pub(crate) fn prescan(tokens: &[TokenWithSpan], limits: &Limits) -> Option<Viola
     // largest segment so far, deepest child group).
     let mut frames: Vec<(usize, usize, usize)> = vec![(0, 0, 0)];
     for t in tokens {
-        match &t.token {
+        // Only parentheses and operators change the depth estimate.
+        let depth_may_grow = match &t.token {
             Token::Whitespace(Whitespace::MultiLineComment(c)) => {
                 if c.starts_with('!') {
                     return Some(Violation::new(
@@ -48,7 +49,10 @@ pub(crate) fn prescan(tokens: &[TokenWithSpan], limits: &Limits) -> Option<Viola
                 continue;
             }
             Token::Whitespace(_) | Token::EOF => continue,
-            Token::LParen => frames.push((0, 0, 0)),
+            Token::LParen => {
+                frames.push((0, 0, 0));
+                true
+            }
             Token::RParen => {
                 if frames.len() > 1
                     && let Some((cur, widest, child)) = frames.pop()
@@ -56,23 +60,29 @@ pub(crate) fn prescan(tokens: &[TokenWithSpan], limits: &Limits) -> Option<Viola
                 {
                     parent.2 = parent.2.max(1 + cur.max(widest) + child);
                 }
+                true
             }
             Token::Comma => {
                 if let Some(top) = frames.last_mut() {
                     top.1 = top.1.max(top.0);
                     top.0 = 0;
                 }
+                false
             }
             tok if is_operator(tok) => {
                 if let Some(top) = frames.last_mut() {
                     top.0 += 1;
                 }
+                true
             }
-            _ => {}
-        }
+            _ => false,
+        };
         count += 1;
         if count > limits.max_tokens {
             return Some(too_complex(format!("the query has more than {} tokens", limits.max_tokens)));
+        }
+        if !depth_may_grow {
+            continue;
         }
         let depth: usize = frames.iter().map(|(cur, widest, child)| 1 + (*cur).max(*widest) + child).max().unwrap_or(0)
             + frames.len();
