@@ -233,8 +233,8 @@ pub struct Answer {
     pub model: String,
     /// Tokens used.
     pub usage: Usage,
-    /// Wall time.
-    pub elapsed_ms: u64,
+    /// Wall time, in milliseconds to the microsecond.
+    pub elapsed_ms: f64,
     /// Every event, in order.
     pub events: Vec<Event>,
 }

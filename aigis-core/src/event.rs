@@ -160,9 +160,15 @@ pub enum Event {
         model: String,
         /// Tokens used.
         usage: Usage,
-        /// Wall time of the whole request.
-        elapsed_ms: u64,
+        /// Wall time of the whole request, in milliseconds to the microsecond (see
+        /// [`elapsed_ms`]): whole milliseconds would hide up to 1 ms from anyone timing around it.
+        elapsed_ms: f64,
     },
+}
+
+/// Milliseconds since `started`, rounded to the microsecond: the `elapsed_ms` of [`Event::Done`].
+pub fn elapsed_ms(started: std::time::Instant) -> f64 {
+    (started.elapsed().as_secs_f64() * 1e6).round() / 1e3
 }
 
 impl Event {

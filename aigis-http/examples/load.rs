@@ -10,7 +10,8 @@
 //! 1. **Overhead** — 200 thread messages one at a time. For each, the time the server adds is the
 //!    client's wall time (request sent → stream closed, which includes auth, the SSE plumbing and
 //!    the transaction saving both messages) minus the engine's own `elapsed_ms` from the `done`
-//!    event (LLM calls, database, state machine). p50/p99 are reported.
+//!    event (LLM calls, database, state machine; milliseconds to the microsecond, so the
+//!    difference carries no rounding). p50/p99 are reported.
 //! 2. **Concurrency** — STREAMS thread messages arriving evenly over RAMP_MS, every LLM reply
 //!    held HOLD_MS (two replies per question), so each stream stays open about 2 × HOLD_MS and,
 //!    with 2 × HOLD_MS > RAMP_MS, all of them are open together at the end of the ramp (the peak

@@ -247,9 +247,9 @@ impl PyAnswer {
     fn usage<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         Ok(pythonize::pythonize(py, &self.0.usage)?)
     }
-    /// Wall time of the request.
+    /// Wall time of the request, in milliseconds to the microsecond.
     #[getter]
-    fn elapsed_ms(&self) -> u64 {
+    fn elapsed_ms(&self) -> f64 {
         self.0.elapsed_ms
     }
     /// Every event, in order, as dicts in the core event schema.

@@ -381,7 +381,7 @@ impl Run {
             row_count,
             model: self.model.clone(),
             usage: self.usage,
-            elapsed_ms: self.started.elapsed().as_millis() as u64,
+            elapsed_ms: crate::event::elapsed_ms(self.started),
         })
         .await
     }

@@ -128,7 +128,7 @@ impl EventPrinter {
             Event::Error { code, message } => writeln!(out, "error [{code}]: {message}")?,
             Event::Done { row_count, model, usage, elapsed_ms, .. } => writeln!(
                 out,
-                "done · {row_count} rows · {model} · {} + {} tokens · {elapsed_ms} ms",
+                "done · {row_count} rows · {model} · {} + {} tokens · {elapsed_ms:.0} ms",
                 usage.prompt_tokens, usage.completion_tokens
             )?,
             // Event is non-exhaustive: show kinds this build does not know as JSON.

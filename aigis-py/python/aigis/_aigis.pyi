@@ -71,7 +71,7 @@ class DoneEvent(TypedDict):
     row_count: int
     model: str
     usage: UsageDict
-    elapsed_ms: int
+    elapsed_ms: float
 
 Event = Union[MetaEvent, StatusEvent, SqlEvent, GuardEvent, RowsEvent, DeltaEvent, ChartEvent, ErrorEvent, DoneEvent]
 
@@ -186,7 +186,7 @@ class Answer:
     @property
     def usage(self) -> UsageDict: ...
     @property
-    def elapsed_ms(self) -> int: ...
+    def elapsed_ms(self) -> float: ...
     @property
     def events(self) -> List[Event]: ...
     def to_dict(self) -> Dict[str, Any]: ...

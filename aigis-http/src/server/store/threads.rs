@@ -198,35 +198,22 @@ impl Store {
         let mut tx = self.writer().begin().await?;
         // The first write takes the write lock, so `seq` cannot race with another exchange.
         sqlx::query("UPDATE threads SET updated_at = $1 WHERE id = $2").bind(now).bind(thread_id).execute(&mut *tx).await?;
-        let next: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM messages WHERE thread_id = $1")
-            .bind(thread_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("m")?;
-        let insert = "INSERT INTO messages (id, thread_id, seq, role, content, sql_text, status, events, created_at) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        // Both messages in one statement, numbered after the thread's last: one round trip to
+        // the store's single writer instead of three, which under load is what saves queue on.
+        let insert = "WITH last AS (SELECT COALESCE(MAX(seq), 0) AS seq FROM messages WHERE thread_id = $2) \
+                      INSERT INTO messages (id, thread_id, seq, role, content, sql_text, status, events, created_at) \
+                      SELECT $1, $2, last.seq + 1, 'user', $3, NULL, 'ok', '[]', $4 FROM last \
+                      UNION ALL SELECT $5, $2, last.seq + 2, 'assistant', $6, $7, $8, $9, $4 FROM last";
         sqlx::query(insert)
             .bind(new_id())
             .bind(thread_id)
-            .bind(next + 1)
-            .bind("user")
             .bind(ex.question)
-            .bind(None::<String>)
-            .bind("ok")
-            .bind("[]")
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(insert)
             .bind(new_id())
-            .bind(thread_id)
-            .bind(next + 2)
-            .bind("assistant")
             .bind(ex.answer)
             .bind(ex.sql)
             .bind(ex.status)
             .bind(ex.events.to_string())
-            .bind(now)
             .execute(&mut *tx)
             .await?;
         tx.commit().await

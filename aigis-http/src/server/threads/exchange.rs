@@ -49,17 +49,23 @@ pub(super) async fn post_message(
     if text.is_empty() || text.chars().count() > MAX_TEXT {
         return Err(ApiError::bad_request(format!("`text` must have 1 to {MAX_TEXT} characters")));
     }
-    let thread = owned(&state, &user.id, &id).await?;
+    let direct = text.strip_prefix("/sql ").map(str::trim);
+    // The earlier turns are read beside the ownership check (and dropped if it fails): one
+    // store round trip less before the stream starts.
+    let (thread, turns) = match direct {
+        Some(_) => (owned(&state, &user.id, &id).await?, Vec::new()),
+        None => tokio::try_join!(owned(&state, &user.id, &id), history(&state, &id))?,
+    };
     let connection_id = body.connection_id.or(thread.connection_id.clone());
     let (conn_key, conn) = keyed_connection_for(&state, Some(&user), connection_id.as_deref()).await?;
     tracing::info!(thread_id = %thread.id, preview = %preview(&text), "message");
 
-    let events: aigis_core::EventStream = if let Some(sql) = text.strip_prefix("/sql ") {
-        let answer = direct_sql(&state, &user, conn.as_ref(), sql.trim()).await;
+    let events: aigis_core::EventStream = if let Some(sql) = direct {
+        let answer = direct_sql(&state, &user, conn.as_ref(), sql).await;
         Box::pin(futures::stream::iter(answer.into_iter().map(Ok)))
     } else {
         let (assistant, mut request) = assistant_for(&state, Some(&user), &conn_key, conn, text.clone(), thread.model.clone()).await?;
-        request.history = history(&state, &thread.id).await?;
+        request.history = turns;
         assistant.ask_with(request)
     };
 
@@ -171,7 +177,7 @@ async fn direct_sql(state: &AppState, user: &UserRow, conn: &dyn aigis_core::Con
                 row_count: a.row_count,
                 model: String::new(),
                 usage: Usage::default(),
-                elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                elapsed_ms: aigis_core::event::elapsed_ms(started),
             });
         }
         Err(e) => events.push(Event::Error { code: e.code().to_string(), message: e.public_message().to_string() }),
