@@ -15,6 +15,11 @@ fi
 echo "== npm: vega-lite compiler for the chart test"
 (cd aigis-core/tests/vegalite && npm ci --no-audit --no-fund --loglevel=error)
 
+# Build the Rust tests (and with them target/debug/aigis) first: the Python tests compare their
+# verdicts with `aigis guard --policy`. The same flags as the run below, so nothing builds twice.
+echo "== Rust build"
+cargo test --workspace --exclude aigis-py --exclude aigis-node --all-features --no-run
+
 # Python and Node first: they build the packages that the Rust cross-surface test drives.
 if [ -f aigis-py/run-tests.sh ]; then
   echo "== Python"
