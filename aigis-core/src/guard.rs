@@ -7,6 +7,7 @@
 mod columns;
 mod compiled;
 mod functions;
+mod lex;
 mod limit;
 mod names;
 pub mod policy;
@@ -22,7 +23,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sqlparser::ast::{Query, Statement, Visit};
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::Tokenizer;
 
 pub use policy::{ColumnAction, FunctionPolicy, Limits, ParamType, Policy, TablePolicy};
 
@@ -217,8 +217,7 @@ impl Guard {
     /// Tokenizes, pre-scans and parses exactly one query.
     fn parse(&self, sql: &str) -> std::result::Result<Box<Query>, Violation> {
         let dialect = self.policy.dialect.parser_dialect();
-        let tokens = Tokenizer::new(dialect, sql)
-            .tokenize_with_location()
+        let tokens = lex::tokenize(sql, dialect)
             .map_err(|e| Violation::new("parse_error", format!("the SQL does not parse: {e}; write one valid SELECT statement")))?;
         if let Some(v) = structure::prescan(&tokens, &self.policy.limits) {
             return Err(v);

@@ -14,7 +14,6 @@
 
 use std::cmp::Ordering;
 use std::ops::ControlFlow;
-use std::sync::OnceLock;
 
 use sqlparser::ast::{
     BinaryOperator, CastKind, DataType, Distinct, Expr, ExtractSyntax, Function, FunctionArg,
@@ -23,7 +22,6 @@ use sqlparser::ast::{
     TableFactor, UnaryOperator, Value, ValueWithSpan, Visit, Visitor, WildcardAdditionalOptions,
     WindowType,
 };
-use sqlparser::keywords::ALL_KEYWORDS;
 
 /// Keywords that are also common column and function names, and that the parser reads the same
 /// way in every position a plain tree puts a name: no prefix meaning (`NOT`, `CASE`, `EXISTS`),
@@ -290,47 +288,8 @@ fn cmp_upper(keyword: &str, word: &str) -> Ordering {
 }
 
 /// Whether the parser knows the word as a keyword, in any case.
-///
-/// This runs for every name of every query, so instead of a binary search over the ~1,000
-/// keywords it probes a hash table built once: a few instructions per byte of the word.
 pub(crate) fn is_keyword(word: &str) -> bool {
-    static TABLE: OnceLock<Vec<u16>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut slots = vec![0u16; KEYWORD_SLOTS];
-        for (i, k) in ALL_KEYWORDS.iter().enumerate() {
-            let mut at = keyword_hash(k) & (KEYWORD_SLOTS - 1);
-            while slots[at] != 0 {
-                at = (at + 1) & (KEYWORD_SLOTS - 1);
-            }
-            // Slot values are indexes plus one, so 0 means empty; 1,000 keywords fit a u16.
-            slots[at] = u16::try_from(i + 1).unwrap_or(0);
-        }
-        slots
-    });
-    let mut at = keyword_hash(word) & (KEYWORD_SLOTS - 1);
-    loop {
-        match table.get(at).copied().unwrap_or(0) {
-            0 => return false,
-            i => {
-                if ALL_KEYWORDS.get(usize::from(i) - 1).is_some_and(|k| k.eq_ignore_ascii_case(word)) {
-                    return true;
-                }
-            }
-        }
-        at = (at + 1) & (KEYWORD_SLOTS - 1);
-    }
-}
-
-/// A power of two, about four times the number of keywords, so probe runs stay short.
-const KEYWORD_SLOTS: usize = 4096;
-
-/// FNV-1a over the ASCII-uppercased bytes: the same for a word in any case.
-fn keyword_hash(word: &str) -> usize {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in word.bytes() {
-        h = (h ^ u32::from(b.to_ascii_uppercase())).wrapping_mul(0x0100_0193);
-    }
-    h as usize
+    crate::guard::lex::keyword(word).is_some()
 }
 
 fn alias_ok(alias: &TableAlias) -> bool {
@@ -449,10 +408,6 @@ mod tests {
     #[test]
     fn plain_keywords_are_sorted_keywords() {
         assert!(PLAIN_KEYWORDS.windows(2).all(|w| w[0] < w[1]));
-        assert!(ALL_KEYWORDS.len() < KEYWORD_SLOTS / 2 && ALL_KEYWORDS.len() < usize::from(u16::MAX));
-        for k in ALL_KEYWORDS {
-            assert!(is_keyword(k) && is_keyword(&k.to_lowercase()), "{k}");
-        }
         assert!(is_keyword("select") && is_keyword("Order") && !is_keyword("customer_name"));
         for k in PLAIN_KEYWORDS {
             assert!(is_keyword(k), "{k} is not a keyword; it needs no entry");
