@@ -1,1 +1,3 @@
 //! Shared helpers for the Aigis benchmarks.
+
+pub mod guard_corpus;
