@@ -3,8 +3,8 @@
 //! allow-list): parse + check + rewrite + render per statement.
 //!
 //! Two bench binaries run it, one per global allocator: `guard` with the system allocator (what
-//! a Rust program embedding aigis-core gets unless it chooses another) and `guard_mimalloc` with
-//! mimalloc (what the `aigis` binary and the Python and Node packages ship with).
+//! a Rust program embedding aigis-core and the `aigis` binary use) and `guard_mimalloc` with
+//! mimalloc (what the Python and Node packages ship with).
 //! `cargo bench -p aigis-benches --bench guard` runs criterion; with `-- --report` it instead
 //! prints the median microseconds per statement as one line (`guard_median_us=<x> n=<n> ...`),
 //! which `scripts/bench-guard.sh` compares with Python sqlglot parsing the same statements.

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Guard benchmark beside a peer: parse + check + rewrite + render per statement (Rust, release)
 # and Python sqlglot's parse alone, over the same legitimate analytical corpus, in one run.
-# The guard runs twice: with mimalloc, the allocator the aigis binary and the Python and Node
-# packages ship with, and with the system allocator, what a Rust program embedding aigis-core
-# gets by default. Prints the median microseconds per statement and the ratios.
+# The guard runs twice: with mimalloc, the allocator the Python and Node packages ship with,
+# and with the system allocator, what the aigis binary and a Rust program embedding aigis-core
+# use by default. Prints the median microseconds per statement and the ratios.
 # Targets: guard median <= 20 us; >= 10x faster than sqlglot's parse.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,9 +51,9 @@ python3 - "$(median "$SHIPPED_LINE" guard_median_us)" "$(median "$SYSTEM_LINE" g
   "$(median "$SQLGLOT_LINE" sqlglot_median_us)" <<'PY'
 import sys
 shipped, system, s = (float(a) for a in sys.argv[1:])
-print(f"guard median {shipped:.2f} us/statement with mimalloc, as shipped (target <= 20): {'OK' if shipped <= 20 else 'MISSED'}")
-print(f"guard median {system:.2f} us/statement with the system allocator")
+print(f"guard median {shipped:.2f} us/statement with mimalloc, as the Python and Node packages ship (target <= 20): {'OK' if shipped <= 20 else 'MISSED'}")
+print(f"guard median {system:.2f} us/statement with the system allocator, as the aigis binary and Rust programs by default (target <= 20): {'OK' if system <= 20 else 'MISSED'}")
 print(f"sqlglot parse median {s:.2f} us/statement")
-print(f"ratio sqlglot/guard = {s / shipped:.1f}x as shipped, {s / system:.1f}x with the system allocator (target >= 10x): "
+print(f"ratio sqlglot/guard = {s / shipped:.1f}x with mimalloc, {s / system:.1f}x with the system allocator (target >= 10x): "
       f"{'OK' if s / system >= 10 else 'MISSED'}")
 PY

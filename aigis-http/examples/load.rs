@@ -165,10 +165,6 @@ fn report(name: &str, outcomes: &[Outcome]) -> usize {
     errors
 }
 
-/// The allocator the `aigis` binary ships with, so the figures are the server's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();

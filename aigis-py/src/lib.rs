@@ -13,7 +13,8 @@ use pyo3::prelude::*;
 
 /// mimalloc instead of the system allocator: parsing and guarding SQL allocate many small,
 /// short-lived AST nodes, and mimalloc makes a guard check about a fifth faster
-/// (`scripts/bench-guard.sh` measures both).
+/// (`scripts/bench-guard.sh` measures both). The `aigis` server keeps the system allocator:
+/// under 1,000 concurrent streams its p99 was three times worse with mimalloc.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,5 +1,5 @@
-//! Guard throughput with mimalloc, the allocator the `aigis` binary and the Python and Node
-//! packages ship with; see `aigis_benches::guard_corpus`.
+//! Guard throughput with mimalloc, the allocator the Python and Node packages ship with; see
+//! `aigis_benches::guard_corpus`.
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
