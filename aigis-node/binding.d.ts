@@ -140,6 +140,12 @@ export interface AssistantOptions {
   mode?: 'answer' | 'plan' | 'agent' | 'sql_only'
 }
 
+/**
+ * Creates the demo shop database (SQLite) at `path` unless it exists, and resolves to its path;
+ * without `path`, at the same place `aigis demo` uses.
+ */
+export declare function demoDatabase(path?: string | undefined | null): Promise<string>
+
 /** The JSON Schema of the events every surface emits. */
 export declare function eventSchema(): Record<string, unknown>
 

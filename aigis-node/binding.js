@@ -837,5 +837,6 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Assistant = nativeBinding.Assistant
 module.exports.EventStreamHandle = nativeBinding.EventStreamHandle
+module.exports.demoDatabase = nativeBinding.demoDatabase
 module.exports.eventSchema = nativeBinding.eventSchema
 module.exports.guard = nativeBinding.guard

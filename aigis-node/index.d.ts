@@ -4,7 +4,7 @@ import type { AigisEvent, AskOptions } from './binding'
 import { Assistant as NativeAssistant } from './binding'
 
 export type { AigisError, AigisEvent, Answer, AskOptions, AssistantOptions, GuardOptions, Note, Policy, Stage, Usage, Verdict, Violation } from './binding'
-export { guard, eventSchema, EventStreamHandle } from './binding'
+export { guard, demoDatabase, eventSchema, EventStreamHandle } from './binding'
 
 /** A governed data assistant over one database and one model. */
 export declare class Assistant extends NativeAssistant {

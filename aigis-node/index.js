@@ -28,6 +28,7 @@ class Assistant extends binding.Assistant {
 
 module.exports = {
   guard: binding.guard,
+  demoDatabase: binding.demoDatabase,
   eventSchema: binding.eventSchema,
   Assistant,
   EventStreamHandle: binding.EventStreamHandle,
