@@ -240,12 +240,18 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// Collects an event stream; an `error` event becomes `Err`.
+    /// Collects an event stream; an `error` event becomes `Err`. When the guard rejected the
+    /// last query, that is [`Error::Rejected`] with the guard's violations, so a caller of
+    /// `ask` learns why as a caller of the guard does.
     pub async fn collect(mut stream: EventStream) -> Result<Answer> {
         let mut answer = Answer::default();
+        let mut last_rejection = None;
         while let Some(event) = stream.next().await {
             let event = event?;
             match &event {
+                Event::Guard { allowed, violations, .. } => {
+                    last_rejection = (!allowed && !violations.is_empty()).then(|| violations.clone());
+                }
                 Event::Rows { columns, rows, .. } => {
                     answer.columns = columns.clone();
                     answer.rows = rows.clone();
@@ -260,7 +266,10 @@ impl Answer {
                     answer.elapsed_ms = *elapsed_ms;
                 }
                 Event::Error { code, message } => {
-                    return Err(Error::Answer { code: code.clone(), message: message.clone() });
+                    return Err(match last_rejection {
+                        Some(violations) if code == "rejected" => Error::Rejected { violations },
+                        _ => Error::Answer { code: code.clone(), message: message.clone() },
+                    });
                 }
                 _ => {}
             }

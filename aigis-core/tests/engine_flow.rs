@@ -94,6 +94,15 @@ async fn two_statements_end_in_a_clear_error_when_repairs_run_out() {
     assert_eq!(code, "rejected");
     assert!(message.contains("multiple_statements"), "{message}");
     assert_eq!(model.calls(), 3, "first attempt + two repairs");
+
+    // Collected into an Answer, the same end is Error::Rejected with the last verdict's
+    // violations, as the guard itself would give them.
+    let model = ScriptedModel::new(vec![text(reply), text(reply), text(reply)]);
+    let dir = tempfile::tempdir().unwrap();
+    let collected = aigis_core::Answer::collect(assistant(model, dir.path()).await.ask("stores")).await;
+    let Err(aigis_core::Error::Rejected { violations }) = collected else { panic!("{collected:?}") };
+    assert_eq!(violations.iter().map(|v| v.code.as_str()).collect::<Vec<_>>(), ["multiple_statements"]);
+    assert_eq!(&aigis_core::Error::Rejected { violations }.user_message(), message);
 }
 
 #[tokio::test]

@@ -69,4 +69,6 @@ export interface Answer {
 /** Errors thrown or rejected by Aigis carry the core's stable code (`config`, `db_connect`, `llm_auth`, `rejected`…). */
 export interface AigisError extends Error {
   code: string
+  /** The guard's violations when `code` is `rejected`, from `guard` or the last query `ask` tried. */
+  violations?: Violation[]
 }

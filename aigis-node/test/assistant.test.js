@@ -136,7 +136,13 @@ test('a model that only writes DML ends in an error event, and ask() rejects wit
     assert.match(JSON.stringify(llm.requests[1].body.messages), /SELECT/)
   })
   await withFake([dml(), dml(), dml()], async (assistant) => {
-    await assert.rejects(assistant.ask('Delete every order'), (err) => err.code === 'rejected' && err instanceof Error)
+    await assert.rejects(assistant.ask('Delete every order'), (err) => {
+      assert.ok(err instanceof Error)
+      assert.equal(err.code, 'rejected')
+      // The last verdict's violations come with the error, as in Python.
+      assert.deepEqual(err.violations.map((v) => v.code), ['not_a_query'])
+      return true
+    })
   })
 })
 

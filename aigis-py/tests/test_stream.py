@@ -122,6 +122,9 @@ def test_dml_reply_is_rejected_and_ends_in_error(make_assistant, llm, shop_db):
     with pytest.raises(aigis.GuardRejected) as e:
         assistant.ask("Remove all orders")
     assert e.value.code == "rejected" and isinstance(e.value, aigis.AigisError)
+    # The last verdict's violations come with the exception, as from aigis.guard() itself.
+    assert [v["code"] for v in e.value.violations] == ["not_a_query"]
+    assert e.value.message == events[-1]["message"]
 
 
 def test_dml_reply_is_repaired_into_a_select(make_assistant, llm):

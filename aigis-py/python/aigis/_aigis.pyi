@@ -82,7 +82,7 @@ class AigisError(Exception):
     """Stable machine-readable code (`config`, `rejected`, `db_error`, `llm_timeout`, ...)."""
     message: str
     violations: List[ViolationDict]
-    """Guard violations, for `GuardRejected` raised by the guard itself (else empty)."""
+    """Guard violations for `GuardRejected` (from the guard, or the last rejected query of `ask`); else empty."""
     retry_after: Optional[float]
     """Seconds the LLM provider asked to wait, when it said so."""
 
