@@ -87,6 +87,11 @@ export declare class Assistant {
   constructor(options: AssistantOptions)
   /** Answers a question; rejects with the `error` event's code when it cannot be answered. */
   ask(question: string, options?: AskOptions | undefined | null): Promise<Answer>
+  /**
+   * The database schema the model is shown (tables, columns, keys, sample rows), as
+   * Python's `schema()` gives it; opens the database if no question has yet.
+   */
+  schema(): Promise<Record<string, unknown>>
   /** Starts answering a question; the package entry's `stream()` iterates it. */
   openStream(question: string, options?: AskOptions | undefined | null): EventStreamHandle
 }

@@ -170,6 +170,20 @@ impl Assistant {
         })
     }
 
+    /// The database schema the model is shown (tables, columns, keys, sample rows), as
+    /// Python's `schema()` gives it; opens the database if no question has yet.
+    #[napi(ts_return_type = "Promise<Record<string, unknown>>")]
+    pub fn schema<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let inner = self.inner.clone();
+        let schema = async move {
+            let loaded = async { inner.get().await?.schema().await }.await;
+            Ok::<_, napi::Error>(loaded)
+        };
+        env.spawn_future_with_callback(schema, |env, loaded| {
+            loaded.and_then(|s| Ok(serde_json::to_value(s.as_ref())?)).map_err(|e| js_error(env, e))
+        })
+    }
+
     /// Starts answering a question; the package entry's `stream()` iterates it.
     #[napi]
     pub fn open_stream(&self, env: &Env, question: String, options: Option<AskOptions>) -> napi::Result<EventStreamHandle> {

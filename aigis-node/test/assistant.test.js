@@ -190,6 +190,17 @@ test('a bad database URL fails with the stable code', async () => {
     const assistant = new Assistant({ db: 'oracle://nowhere', baseUrl: llm.baseUrl, model: llm.model })
     await assert.rejects(collect(assistant.stream('anything')), (err) => err.code === 'config')
     await assert.rejects(assistant.ask('anything'), (err) => err.code === 'config')
+    await assert.rejects(assistant.schema(), (err) => err.code === 'config')
+  })
+})
+
+test('schema() gives the introspected tables and columns the model is shown, without asking it', async () => {
+  await withFake([], async (assistant, llm) => {
+    const schema = await assistant.schema()
+    const byName = Object.fromEntries(schema.tables.map((t) => [t.name, t]))
+    assert.deepEqual(Object.keys(byName).sort(), ['orders', 'stores'])
+    assert.deepEqual(byName.stores.columns.map((c) => c.name), ['id', 'name', 'country'])
+    assert.equal(llm.requests.length, 0)
   })
 })
 
