@@ -6,7 +6,7 @@
 //! character at a time and finds keywords by binary search. The fast path reads ASCII bytes and
 //! handles only words, numbers, single-quoted strings, quoted identifiers, spaces, tabs,
 //! newlines and the common punctuation and operators, each only where no dialect gives the
-//! following character a meaning of its own (`--`, `->`, `<=>`, `::`-less colons, custom
+//! following character a meaning of its own (`--`, `->`, `<=>`, a lone `:`, custom
 //! PostgreSQL operators, `N'…'` and other prefixed strings, backslashes, comments, non-ASCII).
 //! On anything else it gives up, and the whole input is tokenized by sqlparser. So the tokens
 //! are always exactly sqlparser's: debug builds (every test, the fuzz target) check that on
