@@ -23,6 +23,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sqlparser::ast::{Query, Statement, Visit};
 use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::Token;
 
 pub use policy::{ColumnAction, FunctionPolicy, Limits, ParamType, Policy, TablePolicy};
 
@@ -207,21 +208,25 @@ impl Guard {
         if let Some(v) = structure::raw_text(sql) {
             return Verdict::rejected(vec![v]);
         }
-        let query = match self.parse(sql) {
-            Ok(q) => q,
+        let (query, respelled) = match self.parse(sql) {
+            Ok(parsed) => parsed,
             Err(v) => return Verdict::rejected(vec![v]),
         };
-        self.check_query(query, ctx)
+        self.check_query(query, respelled, ctx)
     }
 
-    /// Tokenizes, pre-scans and parses exactly one query.
-    fn parse(&self, sql: &str) -> std::result::Result<Box<Query>, Violation> {
+    /// Tokenizes, pre-scans and parses exactly one query. Also says whether the text used an
+    /// operator that the renderer spells differently, with another precedence: MySQL's `&&`
+    /// parses as `AND` but binds like a bitwise operator, so its tree must be verified by a
+    /// re-parse before it is passed on (see `render`).
+    fn parse(&self, sql: &str) -> std::result::Result<(Box<Query>, bool), Violation> {
         let dialect = self.policy.dialect.parser_dialect();
         let tokens = lex::tokenize(sql, dialect)
             .map_err(|e| Violation::new("parse_error", format!("the SQL does not parse: {e}; write one valid SELECT statement")))?;
         if let Some(v) = structure::prescan(&tokens, &self.policy.limits) {
             return Err(v);
         }
+        let respelled = tokens.iter().any(|t| t.token == Token::Overlap);
         let mut statements = Parser::new(dialect)
             .with_recursion_limit(self.policy.limits.max_nesting)
             .with_tokens_with_locations(tokens)
@@ -243,7 +248,7 @@ impl Guard {
             }
         }
         match statements.pop() {
-            Some(Statement::Query(query)) => Ok(query),
+            Some(Statement::Query(query)) => Ok((query, respelled)),
             _ => Err(Violation::new(
                 "not_a_query",
                 "only read-only SELECT queries are allowed; rewrite it as a single SELECT (no DDL, DML, SET, EXPLAIN or transaction control)",
@@ -251,7 +256,7 @@ impl Guard {
         }
     }
 
-    fn check_query(&self, mut query: Box<Query>, ctx: &GuardContext) -> Verdict {
+    fn check_query(&self, mut query: Box<Query>, respelled: bool, ctx: &GuardContext) -> Verdict {
         let c = &self.compiled;
         let ctx_views: Vec<QualName> = ctx.views.iter().filter_map(|v| QualName::from_config(v, c.dialect)).collect();
         let mut analyzer = walk::Analyzer::new(c, &ctx_views);
@@ -304,7 +309,7 @@ impl Guard {
             None => {}
         }
         limit::enforce(&mut query, self.policy.max_rows, &mut notes);
-        let rendered = match render::render(&query, c.dialect) {
+        let rendered = match render::render(&query, c.dialect, respelled) {
             Ok(text) => text,
             Err(v) => return Verdict::rejected(vec![v]),
         };
@@ -371,5 +376,35 @@ mod tests {
         assert!(!check("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d").allowed);
         assert_eq!(check("SELECT * INTO x FROM t").violations[0].code, "write_in_query");
         assert_eq!(check("SELEC 1").violations[0].code, "parse_error");
+    }
+
+    /// MySQL's `&&` is parsed as `AND` but binds tighter, like a bitwise operator, and the
+    /// renderer writes `AND`: `a > b && c` was checked as `a > (b AND c)` and would run as
+    /// `(a > b) AND c` (found by the fuzzer). Such a query must be verified by a re-parse, so it
+    /// is either passed on with the same meaning or rejected, never regrouped.
+    #[test]
+    fn mysql_double_ampersand_is_never_regrouped() {
+        let mysql = Guard::new(Policy::for_dialect(Dialect::Mysql));
+        let check = |sql: &str| mysql.check(sql, &GuardContext::default());
+        for sql in ["SELECT a > b && c FROM t", "SELECT +e * +A + +N > e && er", "SELECT a FROM t WHERE b IS NULL && c = 1 || d"] {
+            let v = check(sql);
+            if let Some(out) = &v.sql {
+                let checked = Parser::parse_sql(Dialect::Mysql.parser_dialect(), sql).ok();
+                let rendered = Parser::parse_sql(Dialect::Mysql.parser_dialect(), out).ok();
+                let strip_limit = |s: Option<Vec<Statement>>| match s?.pop()? {
+                    Statement::Query(mut q) => {
+                        q.limit_clause = None;
+                        Some(q)
+                    }
+                    _ => None,
+                };
+                assert_eq!(strip_limit(checked), strip_limit(rendered), "{sql} became {out}");
+            } else {
+                assert_eq!(v.violations[0].code, "unsafe_literal", "{sql}: {v:?}");
+            }
+        }
+        assert_eq!(check("SELECT a > b && c FROM t").violations[0].code, "unsafe_literal");
+        // Where the grouping is the same, `&&` passes as `AND`.
+        assert_eq!(check("SELECT a FROM t WHERE b && c").sql.as_deref(), Some("SELECT a FROM t WHERE b AND c LIMIT 1000"));
     }
 }
