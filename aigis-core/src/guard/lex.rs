@@ -87,16 +87,19 @@ fn fast(sql: &str, dialect: &dyn ParserDialect) -> Option<Vec<TokenWithSpan>> {
     if !sql.is_ascii() || dialect.supports_triple_quoted_string() {
         return None;
     }
-    let mut lexer = Lexer { bytes: sql.as_bytes(), at: 0, line: 1, line_start: 0 };
+    let mut lexer = Lexer { sql, at: 0, line: 1, line_start: 0 };
     let mut tokens = Vec::with_capacity(sql.len() / 3);
-    while let Some(&b) = lexer.bytes.get(lexer.at) {
+    while let Some(b) = lexer.peek(0) {
         let start = lexer.location();
         let token = match b {
             b' ' => lexer.single(Token::Whitespace(Whitespace::Space)),
             b'\t' => lexer.single(Token::Whitespace(Whitespace::Tab)),
-            b'\n' => lexer.single(Token::Whitespace(Whitespace::Newline)),
-            b'A'..=b'Z' | b'a'..=b'z' | b'_' => lexer.word(sql)?,
-            b'0'..=b'9' => lexer.number(sql)?,
+            b'\n' => {
+                lexer.newline();
+                Token::Whitespace(Whitespace::Newline)
+            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'_' => lexer.word()?,
+            b'0'..=b'9' => lexer.number()?,
             b'\'' => Token::SingleQuotedString(lexer.quoted(b'\'')?),
             b'"' | b'`' if dialect.is_delimited_identifier_start(char::from(b)) => {
                 let value = lexer.quoted(b)?;
@@ -119,7 +122,7 @@ fn fast(sql: &str, dialect: &dyn ParserDialect) -> Option<Vec<TokenWithSpan>> {
 
 /// A position in ASCII input; columns count bytes, which for ASCII are sqlparser's characters.
 struct Lexer<'a> {
-    bytes: &'a [u8],
+    sql: &'a str,
     at: usize,
     line: u64,
     line_start: usize,
@@ -131,20 +134,24 @@ impl Lexer<'_> {
     }
 
     fn peek(&self, ahead: usize) -> Option<u8> {
-        self.bytes.get(self.at + ahead).copied()
+        self.sql.as_bytes().get(self.at + ahead).copied()
     }
 
     fn advance(&mut self, n: usize) {
         self.at += n;
     }
 
+    /// Steps over a one-byte token (never a newline: see [`Lexer::newline`]).
     fn single(&mut self, token: Token) -> Token {
-        if self.peek(0) == Some(b'\n') {
-            self.line += 1;
-            self.line_start = self.at + 1;
-        }
         self.advance(1);
         token
+    }
+
+    /// Steps over a newline, inside or between tokens: the next line starts after it.
+    fn newline(&mut self) {
+        self.advance(1);
+        self.line += 1;
+        self.line_start = self.at;
     }
 
     fn take_while(&mut self, f: impl Fn(u8) -> bool) {
@@ -158,7 +165,7 @@ impl Lexer<'_> {
         self.peek(0).is_none_or(|b| ENDS_WORD.contains(&b))
     }
 
-    fn word(&mut self, sql: &str) -> Option<Token> {
+    fn word(&mut self) -> Option<Token> {
         let start = self.at;
         self.take_while(|b| b.is_ascii_alphanumeric() || b == b'_');
         // A quote after a word makes a prefixed string (N'…', X'…', E'…'), and `$`, `@`, `#`
@@ -166,7 +173,7 @@ impl Lexer<'_> {
         if !(self.at_word_end() || self.peek(0) == Some(b'.')) {
             return None;
         }
-        let value = sql.get(start..self.at)?;
+        let value = self.sql.get(start..self.at)?;
         Some(Token::Word(Word {
             keyword: keyword(value).unwrap_or(Keyword::NoKeyword),
             value: value.to_string(),
@@ -174,7 +181,7 @@ impl Lexer<'_> {
         }))
     }
 
-    fn number(&mut self, sql: &str) -> Option<Token> {
+    fn number(&mut self) -> Option<Token> {
         let start = self.at;
         self.take_while(|b| b.is_ascii_digit());
         if self.peek(0) == Some(b'.') {
@@ -185,7 +192,7 @@ impl Lexer<'_> {
         if !self.at_word_end() {
             return None;
         }
-        Some(Token::Number(sql.get(start..self.at)?.to_string(), false))
+        Some(Token::Number(self.sql.get(start..self.at)?.to_string(), false))
     }
 
     /// A quoted string or identifier; a doubled quote stands for one. Backslashes (escapes in
@@ -195,14 +202,10 @@ impl Lexer<'_> {
         let mut value = Vec::new();
         loop {
             let b = self.peek(0)?;
-            self.advance(1);
             match b {
                 b'\\' => return None,
-                b'\n' => {
-                    self.line += 1;
-                    self.line_start = self.at;
-                }
-                _ => {}
+                b'\n' => self.newline(),
+                _ => self.advance(1),
             }
             if b == quote {
                 if self.peek(0) != Some(quote) {
