@@ -10,6 +10,7 @@ mod functions;
 mod lex;
 mod limit;
 mod names;
+mod plain;
 pub mod policy;
 mod render;
 mod resolve;
@@ -155,6 +156,8 @@ pub struct Guard {
     policy: Policy,
     compiled: Compiled,
     template: Option<Query>,
+    /// The row-scope template is plain (see `plain`), as it is for every dialect today.
+    template_plain: bool,
 }
 
 impl std::fmt::Debug for Guard {
@@ -175,7 +178,8 @@ impl Guard {
     pub fn new(policy: Policy) -> Self {
         let compiled = Compiled::new(&policy);
         let template = scope::template(policy.dialect);
-        Self { policy, compiled, template }
+        let template_plain = template.as_ref().is_some_and(plain::is_plain);
+        Self { policy, compiled, template, template_plain }
     }
 
     /// A guard, or [`Error::Config`] when the policy itself is invalid.
@@ -212,7 +216,7 @@ impl Guard {
             Ok(parsed) => parsed,
             Err(v) => return Verdict::rejected(vec![v]),
         };
-        self.check_query(query, respelled, ctx)
+        self.check_query(query, respelled, sql.len(), ctx)
     }
 
     /// Tokenizes, pre-scans and parses exactly one query. Also says whether the text used an
@@ -256,7 +260,7 @@ impl Guard {
         }
     }
 
-    fn check_query(&self, mut query: Box<Query>, respelled: bool, ctx: &GuardContext) -> Verdict {
+    fn check_query(&self, mut query: Box<Query>, respelled: bool, input_len: usize, ctx: &GuardContext) -> Verdict {
         let c = &self.compiled;
         let ctx_views: Vec<QualName> = ctx.views.iter().filter_map(|v| QualName::from_config(v, c.dialect)).collect();
         let mut analyzer = walk::Analyzer::new(c, &ctx_views);
@@ -289,6 +293,7 @@ impl Guard {
                 }
             }
         }
+        let written_plain = analyzer.plain;
         drop(analyzer);
         if !violations.is_empty() {
             dedup_violations(&mut violations);
@@ -309,7 +314,19 @@ impl Guard {
             None => {}
         }
         limit::enforce(&mut query, self.policy.max_rows, &mut notes);
-        let rendered = match render::render(&query, c.dialect, respelled) {
+        // The walk judged the query as written; the rewrites keep it plain when what they put
+        // in is plain. A LIMIT is a number, and a scoped reference becomes the (plain) template
+        // around the reference itself, its alias and the bound predicate, which is checked
+        // here. A mask puts a CAST where a column was, which a sign before it may not take, so
+        // a query where a mask was applied always takes the verifying re-parse. MySQL's `&&` must always be
+        // verified (see `parse`).
+        let plain = written_plain
+            && !respelled
+            && !notes.iter().any(|n| n.code == "column_masked")
+            && (bound.is_empty() || self.template_plain && bound.iter().all(|(_, predicate)| plain::is_plain_expr(predicate)));
+        // Scoped references make the text longer than the input.
+        let capacity = input_len + input_len / 2 + 64;
+        let rendered = match render::render(&query, c.dialect, plain, capacity) {
             Ok(text) => text,
             Err(v) => return Verdict::rejected(vec![v]),
         };

@@ -40,7 +40,7 @@ pub(crate) fn check(c: &Compiled, a: &Analyzer<'_>, violations: &mut Vec<Violati
             ));
         }
     }
-    for candidate in &a.row_candidates {
+    for candidate in a.row_candidates() {
         if candidate == "*" && !protected_aliases.is_empty() || protected_aliases.contains(candidate) {
             violations.push(Violation::new(
                 "column_blocked",

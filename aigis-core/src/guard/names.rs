@@ -12,6 +12,9 @@ use crate::dialect::Dialect;
 pub(crate) fn fold(ident: &Ident, dialect: Dialect) -> String {
     match dialect {
         Dialect::Postgres | Dialect::Generic if ident.quote_style.is_some() => ident.value.clone(),
+        // The same result for ASCII names, without Unicode case tables: this runs for every
+        // column and table of every query.
+        _ if ident.value.is_ascii() => ident.value.to_ascii_lowercase(),
         _ => ident.value.to_lowercase(),
     }
 }

@@ -14,12 +14,11 @@
 //! case is the wrong depth, so: for MySQL, backslashes in string values are doubled, and the
 //! rendered text is always parsed again and must yield the very AST that was checked, else the
 //! query is rejected. That second parse would double the guard's cost, so it is skipped for
-//! [`plain`] trees: those made only of node kinds whose rendering is known to parse back to
-//! itself (an allow-list, checked against the parser by tests and, in debug builds, by running
-//! the re-parse anyway on every plain tree the tests and the fuzzer produce).
+//! [`super::plain`] trees: those made only of node kinds whose rendering is known to parse back
+//! to itself (an allow-list, checked against the parser by tests and, in debug builds, by
+//! running the re-parse anyway on every plain tree the tests and the fuzzer produce).
 
-mod plain;
-
+use std::fmt::Write;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{Query, Statement, Value as SqlValue, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut};
@@ -29,11 +28,10 @@ use super::Violation;
 use crate::dialect::Dialect;
 
 /// Renders the query for the dialect, or explains why it cannot be rendered faithfully.
-/// `respelled`: the text used an operator the renderer writes differently (MySQL's `&&`), so
-/// even a plain tree must be verified by the re-parse.
-pub(crate) fn render(query: &Query, dialect: Dialect, respelled: bool) -> Result<String, Violation> {
-    // A plain tree re-parses to itself (see `plain`); debug builds check that claim every time.
-    let plain = !respelled && plain::is_plain(query);
+/// `plain`: the caller found every node of the tree plain (see [`super::plain`]), so its
+/// rendering re-parses to itself and the re-parse is skipped; debug builds check that claim
+/// every time. `capacity`: a guess at the rendered length, to size the text once.
+pub(crate) fn render(query: &Query, dialect: Dialect, plain: bool, capacity: usize) -> Result<String, Violation> {
     // MySQL reads backslashes in strings as escapes, which the renderer does not write: double
     // them in a copy, and compare the re-parse against the unescaped tree that was checked.
     // (A plain tree has no backslash in any string, so it never needs this.)
@@ -42,7 +40,12 @@ pub(crate) fn render(query: &Query, dialect: Dialect, respelled: bool) -> Result
         let _ = VisitMut::visit(&mut copy, &mut MysqlEscaper);
         copy
     });
-    let text = escaped.as_ref().unwrap_or(query).to_string();
+    let mut text = String::with_capacity(capacity);
+    // Writing into a String cannot fail; an error could only come from a Display impl, and
+    // then the text is incomplete: refuse it rather than run it.
+    if write!(text, "{}", escaped.as_ref().unwrap_or(query)).is_err() {
+        return Err(Violation::new("unsafe_literal", "the query could not be rendered; write a plain SELECT"));
+    }
     if plain && !cfg!(debug_assertions) {
         return Ok(text);
     }
@@ -111,7 +114,7 @@ mod tests {
         let pd = d.parser_dialect();
         let mut st = Parser::parse_sql(pd, sql).map_err(|e| e.to_string())?;
         match st.pop() {
-            Some(Statement::Query(q)) => render(&q, d, false).map_err(|v| v.code),
+            Some(Statement::Query(q)) => render(&q, d, crate::guard::plain::is_plain(&q), 0).map_err(|v| v.code),
             _ => Err("not a query".into()),
         }
     }

@@ -250,11 +250,12 @@ impl VisitorMut for Scoper<'_> {
     }
 }
 
-/// The template a scoped reference becomes, `SELECT * FROM t WHERE 1 = 1`, parsed so every
-/// field of the AST has its parser default.
+/// The template a scoped reference becomes, `SELECT * FROM t` (the predicate is set as its
+/// WHERE), parsed so every field of the AST has its parser default. It is cloned for every
+/// scoped reference, so it is kept as small as it can be.
 pub(crate) fn template(dialect: Dialect) -> Option<Query> {
     let d = dialect.parser_dialect();
-    match sqlparser::parser::Parser::parse_sql(d, "SELECT * FROM t WHERE 1 = 1").ok()?.pop()? {
+    match sqlparser::parser::Parser::parse_sql(d, "SELECT * FROM t").ok()?.pop()? {
         // `Scoper` swaps the reference into the first FROM item: only that shape will do.
         sqlparser::ast::Statement::Query(q) if matches!(q.body.as_ref(), SetExpr::Select(s) if s.from.len() == 1) => Some(*q),
         _ => None,

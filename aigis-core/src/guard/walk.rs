@@ -3,19 +3,21 @@
 //! One [`Visitor`] pass records the base tables (CTE references resolved away), the columns and
 //! whole-row values read, and the violations of table, function, catalog, write, lock and
 //! variable rules. Column protections are then decided over the whole statement in
-//! [`super::columns`].
+//! [`super::columns`]. The same pass decides whether the tree is [`super::plain`], so the
+//! renderer knows without a walk of its own whether its output needs verifying.
 
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     BinaryOperator, Expr, FunctionArg, Ident, FunctionArgExpr, FunctionArguments, JoinConstraint, JoinOperator, ObjectName,
     ObjectNamePart, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor,
-    TableWithJoins, Visitor,
+    TableWithJoins, ValueWithSpan, Visitor,
 };
 
 use super::Violation;
 use super::compiled::Compiled;
 use super::functions;
+use super::plain;
 use super::names::{QualName, fold, is_catalog};
 use super::policy::ColumnAction;
 use super::resolve::CteScopes;
@@ -34,6 +36,15 @@ pub(crate) struct ColumnRef {
     pub written: String,
 }
 
+/// A name that may denote a whole row.
+enum RowCandidate {
+    /// A bare identifier, kept as the index of its [`ColumnRef`]: most are plain columns, and
+    /// this spares a second copy of every one of them.
+    Column(usize),
+    /// A qualifier (`c` of `c.*`) or `*`, folded.
+    Named(String),
+}
+
 /// What the walk found.
 pub(crate) struct Analyzer<'a> {
     c: &'a Compiled,
@@ -43,9 +54,12 @@ pub(crate) struct Analyzer<'a> {
     pub tables: Vec<BaseRef>,
     pub cte_names: Vec<String>,
     pub columns: Vec<ColumnRef>,
-    /// Identifiers that may denote a whole row (`row_to_json(c)`, `c.*` in a function).
-    pub row_candidates: Vec<String>,
+    /// Names that may denote a whole row (`row_to_json(c)`, `c.*` in a function), in the order
+    /// met; see [`Analyzer::row_candidates`].
+    row_candidates: Vec<RowCandidate>,
     pub joins: usize,
+    /// Every node seen so far is plain (see [`super::plain`]).
+    pub plain: bool,
 }
 
 impl<'a> Analyzer<'a> {
@@ -60,11 +74,20 @@ impl<'a> Analyzer<'a> {
             columns: Vec::new(),
             row_candidates: Vec::new(),
             joins: 0,
+            plain: true,
         }
     }
 
     fn d(&self) -> Dialect {
         self.c.dialect
+    }
+
+    /// Names that may denote a whole row, folded, in the order met.
+    pub(crate) fn row_candidates(&self) -> impl Iterator<Item = &str> {
+        self.row_candidates.iter().filter_map(|candidate| match candidate {
+            RowCandidate::Column(i) => self.columns.get(*i).map(|c| c.name.as_str()),
+            RowCandidate::Named(name) => Some(name.as_str()),
+        })
     }
 
     fn violation(&mut self, code: &str, message: impl Into<String>) {
@@ -119,8 +142,11 @@ impl<'a> Analyzer<'a> {
     }
 
     fn check_function(&mut self, name: &ObjectName) {
-        let normalised = functions::normalise(name);
-        if let Some(why) = self.c.function_denied(&normalised) {
+        self.check_normalised_function(&functions::normalise(name));
+    }
+
+    fn check_normalised_function(&mut self, normalised: &str) {
+        if let Some(why) = self.c.function_denied(normalised) {
             self.violation("function_denied", why);
         }
     }
@@ -242,9 +268,8 @@ impl<'a> Analyzer<'a> {
                 if id.value.starts_with('@') {
                     self.violation("user_variable", "session and user variables (@name) are not allowed; use literal values");
                 }
-                let name = fold(id, self.d());
-                self.row_candidates.push(name.clone());
-                self.columns.push(ColumnRef { name, written: written(std::slice::from_ref(id)) });
+                self.row_candidates.push(RowCandidate::Column(self.columns.len()));
+                self.columns.push(ColumnRef { name: fold(id, self.d()), written: written(std::slice::from_ref(id)) });
             }
             Expr::CompoundIdentifier(parts) => {
                 if let Some(last) = parts.last() {
@@ -256,17 +281,17 @@ impl<'a> Analyzer<'a> {
             }
             Expr::QualifiedWildcard(name, _) => {
                 if let Some(q) = last_folded(name, self.d()) {
-                    self.row_candidates.push(q);
+                    self.row_candidates.push(RowCandidate::Named(q));
                 }
             }
-            Expr::Wildcard(_) => self.row_candidates.push("*".into()),
+            Expr::Wildcard(_) => self.row_candidates.push(RowCandidate::Named("*".into())),
             Expr::BinaryOp { op: BinaryOperator::Assignment, .. } => {
                 self.violation("user_variable", "assigning variables (:=) is not allowed; compute the value in the query instead")
             }
             Expr::Function(f) => {
-                self.check_function(&f.name);
+                let name = functions::normalise(&f.name);
+                self.check_normalised_function(&name);
                 if let FunctionArguments::List(list) = &f.args {
-                    let name = functions::normalise(&f.name);
                     for arg in &list.args {
                         let arg = match arg {
                             FunctionArg::Named { arg, .. } | FunctionArg::ExprNamed { arg, .. } | FunctionArg::Unnamed(arg) => arg,
@@ -274,11 +299,11 @@ impl<'a> Analyzer<'a> {
                         match arg {
                             FunctionArgExpr::QualifiedWildcard(q) => {
                                 if let Some(q) = last_folded(q, self.d()) {
-                                    self.row_candidates.push(q);
+                                    self.row_candidates.push(RowCandidate::Named(q));
                                 }
                             }
                             FunctionArgExpr::Wildcard | FunctionArgExpr::WildcardWithOptions(_) if name != "count" => {
-                                self.row_candidates.push("*".into());
+                                self.row_candidates.push(RowCandidate::Named("*".into()));
                             }
                             _ => {}
                         }
@@ -303,6 +328,7 @@ impl Visitor for Analyzer<'_> {
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
         self.scopes.enter(query, self.d());
         self.check_query(query);
+        self.plain = self.plain && plain::query_ok(query);
         ControlFlow::Continue(())
     }
 
@@ -313,10 +339,12 @@ impl Visitor for Analyzer<'_> {
 
     fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<()> {
         self.check_select(select);
+        self.plain = self.plain && plain::select_ok(select);
         ControlFlow::Continue(())
     }
 
     fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        self.plain = self.plain && plain::table_factor_ok(factor);
         match factor {
             TableFactor::Table { name, args: Some(_), .. } | TableFactor::Function { name, .. } => self.check_function(name),
             TableFactor::Table { name, alias, .. } => {
@@ -340,6 +368,17 @@ impl Visitor for Analyzer<'_> {
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
         self.check_expr(expr);
+        self.plain = self.plain && plain::expr_ok(expr);
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_value(&mut self, value: &ValueWithSpan) -> ControlFlow<()> {
+        self.plain = self.plain && plain::value_ok(value);
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_ident(&mut self, ident: &Ident) -> ControlFlow<()> {
+        self.plain = self.plain && plain::ident_ok(ident);
         ControlFlow::Continue(())
     }
 }

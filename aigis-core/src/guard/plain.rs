@@ -5,8 +5,13 @@
 //! of node kinds whose rendering is fixed keywords, punctuation, plain names and plain literals:
 //! no symbolic operator that can re-tokenize with its neighbour, no string or quoted name that
 //! could shift a quote boundary, no identifier spelt like a keyword with a meaning of its own
-//! (`NOT`, `DATE '…'`), no unary sign before a sign. [`is_plain`] accepts a tree only when every
-//! node is of such a kind; everything else takes the full re-parse.
+//! (`NOT`, `DATE '…'`), no unary sign before a sign. A tree is plain only when every node is of
+//! such a kind; everything else takes the full re-parse.
+//!
+//! The checks are one function per node kind (`query_ok`, `expr_ok`, …). The guard's walk
+//! ([`super::walk`]) applies them to the query as written, in the same pass as its policy
+//! checks; the guard then adds what its rewrites put in (see `Guard::check_query`). [`is_plain`]
+//! and [`is_plain_expr`] apply them to other trees.
 //!
 //! The list is an allow-list, so a construct this module does not know is never trusted. In
 //! debug builds (tests, the fuzzer) the re-parse runs for plain trees as well and must agree,
@@ -63,6 +68,13 @@ pub(crate) fn is_plain(query: &Query) -> bool {
     Visit::visit(query, &mut Plain).is_continue()
 }
 
+/// Whether every node of an expression is plain: for expressions put into a checked tree
+/// (bound row-scope predicates).
+pub(crate) fn is_plain_expr(expr: &Expr) -> bool {
+    Visit::visit(expr, &mut Plain).is_continue()
+}
+
+/// The plain checks as a visitor of their own, for trees the guard's walk did not see.
 struct Plain;
 
 /// `Continue` when the condition holds, else stop: the tree is not plain.
@@ -78,190 +90,23 @@ impl Visitor for Plain {
     type Break = ();
 
     fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
-        let with_ok = q.with.as_ref().is_none_or(|w| {
-            w.cte_tables
-                .iter()
-                .all(|c| c.from.is_none() && c.materialized.is_none() && alias_ok(&c.alias))
-        });
-        let order_ok = q.order_by.as_ref().is_none_or(|o| {
-            o.interpolate.is_none() && matches!(&o.kind, OrderByKind::Expressions(items) if items.iter().all(|i| i.with_fill.is_none()))
-        });
-        let limit_ok = match &q.limit_clause {
-            None => true,
-            Some(LimitClause::LimitOffset { limit_by, .. }) => limit_by.is_empty(),
-            Some(LimitClause::OffsetCommaLimit { .. }) => false,
-        };
-        let body_ok = matches!(
-            q.body.as_ref(),
-            SetExpr::Select(_) | SetExpr::Query(_) | SetExpr::SetOperation { .. }
-        );
-        require(
-            with_ok
-                && order_ok
-                && limit_ok
-                && body_ok
-                && q.fetch.is_none()
-                && q.locks.is_empty()
-                && q.for_clause.is_none()
-                && q.settings.is_none()
-                && q.format_clause.is_none()
-                && q.pipe_operators.is_empty(),
-        )
+        require(query_ok(q))
     }
 
     fn pre_visit_select(&mut self, s: &Select) -> ControlFlow<()> {
-        let joins_ok = s.from.iter().flat_map(|t| &t.joins).all(|j| {
-            !j.global
-                && matches!(
-                    j.join_operator,
-                    JoinOperator::Join(_)
-                        | JoinOperator::Inner(_)
-                        | JoinOperator::Left(_)
-                        | JoinOperator::LeftOuter(_)
-                        | JoinOperator::Right(_)
-                        | JoinOperator::RightOuter(_)
-                        | JoinOperator::FullOuter(_)
-                        | JoinOperator::CrossJoin(_)
-                )
-        });
-        let items_ok = s.projection.iter().all(|item| match item {
-            SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. } => true,
-            SelectItem::Wildcard(o) => wildcard_ok(o),
-            SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(_), o) => {
-                wildcard_ok(o)
-            }
-            _ => false,
-        });
-        require(
-            joins_ok
-                && items_ok
-                && matches!(
-                    s.distinct,
-                    None | Some(Distinct::Distinct) | Some(Distinct::All)
-                )
-                && matches!(&s.group_by, GroupByExpr::Expressions(_, modifiers) if modifiers.is_empty())
-                && matches!(s.flavor, SelectFlavor::Standard)
-                && s.optimizer_hints.is_empty()
-                && s.select_modifiers.is_none()
-                && s.top.is_none()
-                && s.exclude.is_none()
-                && s.into.is_none()
-                && s.lateral_views.is_empty()
-                && s.prewhere.is_none()
-                && s.connect_by.is_empty()
-                && s.cluster_by.is_empty()
-                && s.distribute_by.is_empty()
-                && s.sort_by.is_empty()
-                && s.named_window.is_empty()
-                && s.qualify.is_none()
-                && s.value_table_mode.is_none(),
-        )
+        require(select_ok(s))
     }
 
     fn pre_visit_table_factor(&mut self, f: &TableFactor) -> ControlFlow<()> {
-        require(match f {
-            TableFactor::Table {
-                alias,
-                args,
-                with_hints,
-                version,
-                with_ordinality,
-                partitions,
-                json_path,
-                sample,
-                index_hints,
-                ..
-            } => {
-                args.is_none()
-                    && with_hints.is_empty()
-                    && version.is_none()
-                    && !with_ordinality
-                    && partitions.is_empty()
-                    && json_path.is_none()
-                    && sample.is_none()
-                    && index_hints.is_empty()
-                    && alias.as_ref().is_none_or(alias_ok)
-            }
-            TableFactor::Derived { alias, sample, .. } => {
-                sample.is_none() && alias.as_ref().is_none_or(alias_ok)
-            }
-            TableFactor::NestedJoin { alias, .. } => alias.as_ref().is_none_or(alias_ok),
-            _ => false,
-        })
+        require(table_factor_ok(f))
     }
 
     fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-        require(match e {
-            Expr::Identifier(_)
-            | Expr::CompoundIdentifier(_)
-            | Expr::Value(_)
-            | Expr::Nested(_)
-            | Expr::IsNull(_)
-            | Expr::IsNotNull(_)
-            | Expr::IsTrue(_)
-            | Expr::IsFalse(_)
-            | Expr::InList { .. }
-            | Expr::InSubquery { .. }
-            | Expr::Between { .. }
-            | Expr::Subquery(_)
-            | Expr::Exists { .. }
-            | Expr::Wildcard(_)
-            | Expr::QualifiedWildcard(..)
-            | Expr::Case { .. } => true,
-            Expr::Like {
-                any, escape_char, ..
-            }
-            | Expr::ILike {
-                any, escape_char, ..
-            } => !any && escape_char.is_none(),
-            Expr::BinaryOp { op, .. } => plain_operator(op),
-            Expr::UnaryOp {
-                op: UnaryOperator::Not,
-                ..
-            } => true,
-            // `-` before anything that could itself start with `-` would render as `--`, a comment.
-            Expr::UnaryOp {
-                op: UnaryOperator::Minus | UnaryOperator::Plus,
-                expr,
-            } => match expr.as_ref() {
-                Expr::Value(v) => {
-                    matches!(&v.value, Value::Number(n, _) if n.starts_with(|c: char| c.is_ascii_digit()))
-                }
-                Expr::Identifier(_)
-                | Expr::CompoundIdentifier(_)
-                | Expr::Nested(_)
-                | Expr::Function(_) => true,
-                _ => false,
-            },
-            Expr::Function(f) => function_ok(f),
-            Expr::Cast {
-                kind,
-                data_type,
-                format,
-                ..
-            } => {
-                matches!(kind, CastKind::Cast | CastKind::DoubleColon)
-                    && format.is_none()
-                    && type_ok(data_type)
-            }
-            Expr::Extract { syntax, .. } => matches!(syntax, ExtractSyntax::From),
-            Expr::TypedString(t) => !t.uses_odbc_syntax && type_ok(&t.data_type),
-            _ => false,
-        })
+        require(expr_ok(e))
     }
 
     fn pre_visit_value(&mut self, v: &ValueWithSpan) -> ControlFlow<()> {
-        require(match &v.value {
-            Value::Number(n, _) => {
-                let digits = n.strip_prefix('-').unwrap_or(n);
-                !digits.is_empty()
-                    && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-                    && digits.starts_with(|c: char| c.is_ascii_digit())
-            }
-            Value::SingleQuotedString(s) => !s.contains(['\'', '"', '\\', '$']),
-            Value::Boolean(_) | Value::Null => true,
-            _ => false,
-        })
+        require(value_ok(v))
     }
 
     fn pre_visit_ident(&mut self, ident: &Ident) -> ControlFlow<()> {
@@ -269,7 +114,193 @@ impl Visitor for Plain {
     }
 }
 
-fn ident_ok(ident: &Ident) -> bool {
+// One check per node kind the walk stops at. Each looks at its node and, where rendering
+// depends on it, at its direct children; a tree is plain when every node passes.
+
+pub(crate) fn query_ok(q: &Query) -> bool {
+    let with_ok = q.with.as_ref().is_none_or(|w| {
+        w.cte_tables
+            .iter()
+            .all(|c| c.from.is_none() && c.materialized.is_none() && alias_ok(&c.alias))
+    });
+    let order_ok = q.order_by.as_ref().is_none_or(|o| {
+        o.interpolate.is_none() && matches!(&o.kind, OrderByKind::Expressions(items) if items.iter().all(|i| i.with_fill.is_none()))
+    });
+    let limit_ok = match &q.limit_clause {
+        None => true,
+        Some(LimitClause::LimitOffset { limit_by, .. }) => limit_by.is_empty(),
+        Some(LimitClause::OffsetCommaLimit { .. }) => false,
+    };
+    let body_ok = matches!(
+        q.body.as_ref(),
+        SetExpr::Select(_) | SetExpr::Query(_) | SetExpr::SetOperation { .. }
+    );
+    with_ok
+        && order_ok
+        && limit_ok
+        && body_ok
+        && q.fetch.is_none()
+        && q.locks.is_empty()
+        && q.for_clause.is_none()
+        && q.settings.is_none()
+        && q.format_clause.is_none()
+        && q.pipe_operators.is_empty()
+}
+
+pub(crate) fn select_ok(s: &Select) -> bool {
+    let joins_ok = s.from.iter().flat_map(|t| &t.joins).all(|j| {
+        !j.global
+        && matches!(
+                j.join_operator,
+                JoinOperator::Join(_)
+                    | JoinOperator::Inner(_)
+                    | JoinOperator::Left(_)
+                    | JoinOperator::LeftOuter(_)
+                    | JoinOperator::Right(_)
+                    | JoinOperator::RightOuter(_)
+                    | JoinOperator::FullOuter(_)
+                    | JoinOperator::CrossJoin(_)
+            )
+    });
+    let items_ok = s.projection.iter().all(|item| match item {
+        SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. } => true,
+        SelectItem::Wildcard(o) => wildcard_ok(o),
+        SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(_), o) => {
+            wildcard_ok(o)
+        }
+        _ => false,
+    });
+    joins_ok
+        && items_ok
+        && matches!(
+            s.distinct,
+            None | Some(Distinct::Distinct) | Some(Distinct::All)
+        )
+        && matches!(&s.group_by, GroupByExpr::Expressions(_, modifiers) if modifiers.is_empty())
+        && matches!(s.flavor, SelectFlavor::Standard)
+        && s.optimizer_hints.is_empty()
+        && s.select_modifiers.is_none()
+        && s.top.is_none()
+        && s.exclude.is_none()
+        && s.into.is_none()
+        && s.lateral_views.is_empty()
+        && s.prewhere.is_none()
+        && s.connect_by.is_empty()
+        && s.cluster_by.is_empty()
+        && s.distribute_by.is_empty()
+        && s.sort_by.is_empty()
+        && s.named_window.is_empty()
+        && s.qualify.is_none()
+        && s.value_table_mode.is_none()
+}
+
+pub(crate) fn table_factor_ok(f: &TableFactor) -> bool {
+    match f {
+        TableFactor::Table {
+            alias,
+            args,
+            with_hints,
+            version,
+            with_ordinality,
+            partitions,
+            json_path,
+            sample,
+            index_hints,
+            ..
+        } => {
+            args.is_none()
+                && with_hints.is_empty()
+                && version.is_none()
+                && !with_ordinality
+                && partitions.is_empty()
+                && json_path.is_none()
+                && sample.is_none()
+                && index_hints.is_empty()
+                && alias.as_ref().is_none_or(alias_ok)
+        }
+        TableFactor::Derived { alias, sample, .. } => {
+            sample.is_none() && alias.as_ref().is_none_or(alias_ok)
+        }
+        TableFactor::NestedJoin { alias, .. } => alias.as_ref().is_none_or(alias_ok),
+        _ => false,
+    }
+}
+
+pub(crate) fn expr_ok(e: &Expr) -> bool {
+    match e {
+        Expr::Identifier(_)
+        | Expr::CompoundIdentifier(_)
+        | Expr::Value(_)
+        | Expr::Nested(_)
+        | Expr::IsNull(_)
+        | Expr::IsNotNull(_)
+        | Expr::IsTrue(_)
+        | Expr::IsFalse(_)
+        | Expr::InList { .. }
+        | Expr::InSubquery { .. }
+        | Expr::Between { .. }
+        | Expr::Subquery(_)
+        | Expr::Exists { .. }
+        | Expr::Wildcard(_)
+        | Expr::QualifiedWildcard(..)
+        | Expr::Case { .. } => true,
+        Expr::Like {
+            any, escape_char, ..
+        }
+        | Expr::ILike {
+            any, escape_char, ..
+        } => !any && escape_char.is_none(),
+        Expr::BinaryOp { op, .. } => plain_operator(op),
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            ..
+        } => true,
+        // `-` before anything that could itself start with `-` would render as `--`, a comment.
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus | UnaryOperator::Plus,
+            expr,
+        } => match expr.as_ref() {
+            Expr::Value(v) => {
+                matches!(&v.value, Value::Number(n, _) if n.starts_with(|c: char| c.is_ascii_digit()))
+            }
+            Expr::Identifier(_)
+            | Expr::CompoundIdentifier(_)
+            | Expr::Nested(_)
+            | Expr::Function(_) => true,
+            _ => false,
+        },
+        Expr::Function(f) => function_ok(f),
+        Expr::Cast {
+            kind,
+            data_type,
+            format,
+            ..
+        } => {
+            matches!(kind, CastKind::Cast | CastKind::DoubleColon)
+                && format.is_none()
+                && type_ok(data_type)
+        }
+        Expr::Extract { syntax, .. } => matches!(syntax, ExtractSyntax::From),
+        Expr::TypedString(t) => !t.uses_odbc_syntax && type_ok(&t.data_type),
+        _ => false,
+    }
+}
+
+pub(crate) fn value_ok(v: &ValueWithSpan) -> bool {
+    match &v.value {
+        Value::Number(n, _) => {
+            let digits = n.strip_prefix('-').unwrap_or(n);
+            !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                && digits.starts_with(|c: char| c.is_ascii_digit())
+        }
+        Value::SingleQuotedString(s) => !s.contains(['\'', '"', '\\', '$']),
+        Value::Boolean(_) | Value::Null => true,
+        _ => false,
+    }
+}
+
+pub(crate) fn ident_ok(ident: &Ident) -> bool {
     let v = &ident.value;
     match ident.quote_style {
         Some('"' | '`') => !v.is_empty() && !v.contains(['\'', '"', '`', '\\', '[', ']']),
