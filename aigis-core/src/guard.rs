@@ -304,7 +304,7 @@ impl Guard {
         }
 
         let mut notes = Vec::new();
-        columns::mask(&mut *query, &masked, c, &mut notes);
+        let mask_applied = columns::mask(&mut *query, &masked, c, &mut notes);
         match &self.template {
             Some(template) => scope::apply(&mut *query, &bound, template, c.dialect, &mut notes),
             // Fail closed: a scope that cannot be applied must not let the table through.
@@ -318,11 +318,11 @@ impl Guard {
         // in is plain. A LIMIT is a number, and a scoped reference becomes the (plain) template
         // around the reference itself, its alias and the bound predicate, which is checked
         // here. A mask puts a CAST where a column was, which a sign before it may not take, so
-        // a query where a mask was applied always takes the verifying re-parse. MySQL's `&&` must always be
-        // verified (see `parse`).
+        // a query where a mask was applied always takes the verifying re-parse. MySQL's `&&`
+        // must always be verified (see `parse`).
         let plain = written_plain
             && !respelled
-            && !notes.iter().any(|n| n.code == "column_masked")
+            && !mask_applied
             && (bound.is_empty() || self.template_plain && bound.iter().all(|(_, predicate)| plain::is_plain_expr(predicate)));
         // Scoped references make the text longer than the input.
         let capacity = input_len + input_len / 2 + 64;

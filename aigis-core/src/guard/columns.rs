@@ -55,15 +55,18 @@ pub(crate) fn check(c: &Compiled, a: &Analyzer<'_>, violations: &mut Vec<Violati
 }
 
 /// Rewrites every reference to a masked column into the mask value, keeping the output name.
-pub(crate) fn mask<V: VisitMut>(node: &mut V, masked: &BTreeSet<String>, c: &Compiled, notes: &mut Vec<Note>) {
+/// Returns whether anything was rewritten.
+pub(crate) fn mask<V: VisitMut>(node: &mut V, masked: &BTreeSet<String>, c: &Compiled, notes: &mut Vec<Note>) -> bool {
     if masked.is_empty() {
-        return;
+        return false;
     }
     let mut masker = Masker { masked, dialect: c.dialect, value: c.mask_value.clone(), hit: BTreeSet::new() };
     let _ = node.visit(&mut masker);
+    let applied = !masker.hit.is_empty();
     for col in masker.hit {
         notes.push(Note::new("column_masked", format!("column `{col}` is masked: its values are not returned")));
     }
+    applied
 }
 
 struct Masker<'a> {
