@@ -6,6 +6,7 @@
 
 mod columns;
 mod compiled;
+mod dialect;
 mod functions;
 mod lex;
 mod limit;
@@ -224,17 +225,36 @@ impl Guard {
     /// parses as `AND` but binds like a bitwise operator, so its tree must be verified by a
     /// re-parse before it is passed on (see `render`).
     fn parse(&self, sql: &str) -> std::result::Result<(Box<Query>, bool), Violation> {
-        let dialect = self.policy.dialect.parser_dialect();
-        let tokens = lex::tokenize(sql, dialect)
+        let tokens = lex::tokenize(sql, self.policy.dialect.parser_dialect())
             .map_err(|e| Violation::new("parse_error", format!("the SQL does not parse: {e}; write one valid SELECT statement")))?;
         if let Some(v) = structure::prescan(&tokens, &self.policy.limits) {
             return Err(v);
         }
         let respelled = tokens.iter().any(|t| t.token == Token::Overlap);
-        let mut statements = Parser::new(dialect)
+        #[cfg(debug_assertions)]
+        let tokens_copy = tokens.clone();
+        let parsed = Parser::new(dialect::quick(self.policy.dialect))
             .with_recursion_limit(self.policy.limits.max_nesting)
             .with_tokens_with_locations(tokens)
-            .parse_statements()
+            .parse_statements();
+        // A tree the guard goes on with must be the very tree sqlparser builds (see `dialect`).
+        // sqlparser's own path spends one more level of the recursion budget on each leaf, and
+        // near the limit a parse can change course, so both are compared with room to spare,
+        // and only when the extra room does not change the quick parse itself.
+        #[cfg(debug_assertions)]
+        if let Ok(tree) = &parsed {
+            let with_room = |d: &dyn sqlparser::dialect::Dialect| {
+                Parser::new(d)
+                    .with_recursion_limit(self.policy.limits.max_nesting + 2)
+                    .with_tokens_with_locations(tokens_copy.clone())
+                    .parse_statements()
+            };
+            if with_room(dialect::quick(self.policy.dialect)).as_ref() == Ok(tree) {
+                let reference = with_room(self.policy.dialect.parser_dialect());
+                assert!(reference.as_ref() == Ok(tree), "the quick dialect parsed {sql:?} differently");
+            }
+        }
+        let mut statements = parsed
             .map_err(|e| match e {
                 ParserError::RecursionLimitExceeded => {
                     structure::too_complex("it nests subqueries or parentheses too deeply".into())
@@ -393,6 +413,23 @@ mod tests {
         assert!(!check("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d").allowed);
         assert_eq!(check("SELECT * INTO x FROM t").violations[0].code, "write_in_query");
         assert_eq!(check("SELEC 1").violations[0].code, "parse_error");
+    }
+
+    /// Near the parser's recursion limit sqlparser's own path and the quick dialect may take
+    /// different courses (see `dialect`); checks there end in a verdict, not a debug assertion.
+    #[test]
+    fn nesting_around_the_recursion_limit_ends_in_a_verdict() {
+        for dialect in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite, Dialect::Generic] {
+            let guard = Guard::new(Policy::for_dialect(dialect));
+            let limit = guard.policy().limits.max_nesting;
+            for depth in limit.saturating_sub(4)..limit + 4 {
+                for leaf in ["a", "1", "'s'", "CASE WHEN a THEN b END", "t.a"] {
+                    let sql = format!("SELECT {}{leaf}{} FROM t", "(".repeat(depth), ")".repeat(depth));
+                    let v = guard.check(&sql, &GuardContext::default());
+                    assert!(v.allowed || !v.violations.is_empty(), "{sql}");
+                }
+            }
+        }
     }
 
     /// MySQL's `&&` is parsed as `AND` but binds tighter, like a bitwise operator, and the

@@ -49,10 +49,9 @@ pub(crate) fn render(query: &Query, dialect: Dialect, plain: bool, capacity: usi
     if plain && !cfg!(debug_assertions) {
         return Ok(text);
     }
-    let parser_dialect = dialect.parser_dialect();
-    let reparsed = super::lex::tokenize(&text, parser_dialect)
+    let reparsed = super::lex::tokenize(&text, dialect.parser_dialect())
         .map_err(sqlparser::parser::ParserError::from)
-        .and_then(|tokens| Parser::new(parser_dialect).with_tokens_with_locations(tokens).parse_statements());
+        .and_then(|tokens| Parser::new(super::dialect::quick(dialect)).with_tokens_with_locations(tokens).parse_statements());
     let same = match reparsed {
         Ok(statements) => matches!(statements.as_slice(), [Statement::Query(q)] if **q == *query),
         Err(_) => false,
