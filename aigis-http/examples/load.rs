@@ -35,6 +35,9 @@ use aigis_http::{AppState, ServeOptions};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+/// How the `done` event starts its JSON.
+const DONE_MARKER: &str = "\"type\":\"done\"";
+
 const REPLY: &str = "```sql\nSELECT s.name AS store, COUNT(*) AS orders FROM orders o JOIN stores s ON s.id = o.store_id GROUP BY s.name ORDER BY orders DESC\n```";
 
 fn rss_kib() -> u64 {
@@ -42,6 +45,18 @@ fn rss_kib() -> u64 {
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
         .unwrap_or(0)
+}
+
+/// CPU seconds this process has used in user and in kernel mode, from /proc (Linux only; zeros
+/// elsewhere).
+fn cpu_seconds() -> (f64, f64) {
+    let ticks = std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| {
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let mut fields = s.rsplit_once(')')?.1.split_whitespace().skip(11);
+        Some((fields.next()?.parse::<u64>().ok()?, fields.next()?.parse::<u64>().ok()?))
+    });
+    let (user, system) = ticks.unwrap_or((0, 0));
+    (user as f64 / 100.0, system as f64 / 100.0)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -109,8 +124,14 @@ async fn one(client: &reqwest::Client, base: &str, token: &str, thread: &str, op
     while let Some(chunk) = body.next().await {
         match chunk {
             Ok(c) => {
+                // Only the new bytes (and a marker's length before them) can hold the marker:
+                // rescanning the whole body on every chunk made the client quadratic.
+                let mut from = text.len().saturating_sub(DONE_MARKER.len());
+                while !text.is_char_boundary(from) {
+                    from -= 1;
+                }
                 text.push_str(&String::from_utf8_lossy(&c));
-                if done_at.is_none() && text.contains("\"type\":\"done\"") {
+                if done_at.is_none() && text.get(from..).is_some_and(|t| t.contains(DONE_MARKER)) {
                     done_at = Some(Instant::now());
                 }
             }
@@ -126,7 +147,12 @@ async fn one(client: &reqwest::Client, base: &str, token: &str, thread: &str, op
     }
     let wall = started.elapsed().as_secs_f64() * 1000.0;
     let after_ms = done_at.map_or(0.0, |t| t.elapsed().as_secs_f64() * 1000.0);
-    let done = text.split("\n\n").filter_map(|b| b.lines().find_map(|l| l.strip_prefix("data:"))).filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok()).last();
+    // The last event is the one that matters: parse only it.
+    let done = text
+        .split("\n\n")
+        .filter_map(|b| b.lines().find_map(|l| l.strip_prefix("data:")))
+        .last()
+        .and_then(|d| serde_json::from_str::<Value>(d.trim()).ok());
     match done {
         Some(d) if d["type"] == "done" => {
             Outcome { ok: true, added_ms: wall - d["elapsed_ms"].as_f64().unwrap_or(0.0), before_ms, after_ms }
@@ -232,6 +258,7 @@ async fn main() -> anyhow::Result<()> {
             }
         })
     };
+    let cpu_before = cpu_seconds();
     let started = Instant::now();
     let tasks: Vec<_> = threads
         .iter()
@@ -252,6 +279,8 @@ async fn main() -> anyhow::Result<()> {
         conc.push(t.await?);
     }
     let wall = started.elapsed();
+    let cpu_after = cpu_seconds();
+    let (user, system) = (cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1);
     sampling.store(false, Ordering::Relaxed);
     sampler.await?;
     errors += report("concurrent", &conc);
@@ -261,7 +290,14 @@ async fn main() -> anyhow::Result<()> {
         "concurrent: {streams} streams arriving over {} ms, LLM replies held {} ms, done in {:.2} s; at most {peak_open} open at once",
         ramp.as_millis(),
         hold.as_millis(),
-        wall.as_secs_f64()
+        wall.as_secs_f64(),
+    );
+    println!(
+        "concurrent: CPU {:.2} ms per stream in user mode and {:.2} ms in the kernel (client, fake LLM and server together; \
+         {:.0}% of one core on average)",
+        user * 1000.0 / streams as f64,
+        system * 1000.0 / streams as f64,
+        (user + system) * 100.0 / wall.as_secs_f64()
     );
     println!(
         "concurrent: RSS {} KiB before, {} KiB peak: {:.1} KiB per open stream (client, fake LLM and server in one process)",

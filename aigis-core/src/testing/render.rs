@@ -95,6 +95,32 @@ fn split3(s: &str) -> Vec<String> {
 
 const MALFORMED: &str = "data: {\"choices\": [{\"delta\": {\"content\": \"x\"\n\n";
 
+/// Frames that differ only in one string (each streamed piece of a reply): the JSON around the
+/// string is rendered once, so a long reply costs an escape and a copy per piece rather than a
+/// JSON tree (the load test's fake LLM must stay cheap beside the server it measures).
+struct PieceFrames {
+    before: String,
+    after: String,
+}
+
+impl PieceFrames {
+    /// From the frame `render` makes for a piece; the output is the same as `render(piece)`.
+    fn new(render: impl Fn(&str) -> Frame) -> Self {
+        const MARKER: &str = "\u{1}piece\u{1}";
+        let quoted = Value::from(MARKER).to_string();
+        let text = match render(MARKER) {
+            Frame::Data(text) => text,
+            Frame::Cut => String::new(),
+        };
+        let (before, after) = text.split_once(&quoted).unwrap_or((&text, ""));
+        Self { before: before.to_string(), after: after.to_string() }
+    }
+
+    fn frame(&self, piece: &str) -> Frame {
+        Frame::Data(format!("{}{}{}", self.before, Value::from(piece), self.after))
+    }
+}
+
 fn data(v: &Value) -> Frame {
     Frame::Data(format!("data: {v}\n\n"))
 }
@@ -134,9 +160,8 @@ fn openai_frames(ctx: &Context, reply: &Reply) -> Vec<Frame> {
     };
     let mut out =
         vec![data(&chunk(json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}])))];
-    for piece in &reply.pieces {
-        out.push(data(&chunk(json!([{"index": 0, "delta": {"content": piece}, "finish_reason": null}]))));
-    }
+    let pieces = PieceFrames::new(|piece| data(&chunk(json!([{"index": 0, "delta": {"content": piece}, "finish_reason": null}]))));
+    out.extend(reply.pieces.iter().map(|piece| pieces.frame(piece)));
     for (i, (name, args)) in reply.tool_calls.iter().enumerate() {
         let first = json!([{"index": 0, "delta": {"tool_calls": [{"index": i, "id": format!("call_{i}"),
             "type": "function", "function": {"name": name, "arguments": ""}}]}, "finish_reason": null}]);
@@ -177,12 +202,10 @@ fn anthropic_frames(ctx: &Context, reply: &Reply) -> Vec<Frame> {
             &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
         ));
         out.push(named("ping", &json!({"type": "ping"})));
-        for piece in &reply.pieces {
-            out.push(named(
-                "content_block_delta",
-                &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}),
-            ));
-        }
+        let pieces = PieceFrames::new(|piece| {
+            named("content_block_delta", &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}))
+        });
+        out.extend(reply.pieces.iter().map(|piece| pieces.frame(piece)));
         out.push(named("content_block_stop", &json!({"type": "content_block_stop", "index": 0})));
         index = 1;
     }
@@ -225,13 +248,14 @@ fn gemini_frames(ctx: &Context, reply: &Reply) -> Vec<Frame> {
     };
     let prompt = ctx.usage.map(|u| u.prompt_tokens).unwrap_or(0);
     let mut out = Vec::new();
-    for piece in &reply.pieces {
+    let pieces = PieceFrames::new(|piece| {
         let mut v = json!({"candidates": [candidate(json!([{"text": piece}]), None)], "modelVersion": ctx.model});
         if ctx.usage.is_some() {
             v["usageMetadata"] = json!({"promptTokenCount": prompt, "totalTokenCount": prompt});
         }
-        out.push(data(&v));
-    }
+        data(&v)
+    });
+    out.extend(reply.pieces.iter().map(|piece| pieces.frame(piece)));
     if tail(&mut out, reply) {
         return out;
     }
@@ -300,6 +324,27 @@ pub(crate) fn whole(ctx: &Context, reply: &Reply) -> Value {
             json!({"candidates": [{"content": {"parts": parts, "role": "model"}, "finishReason": "STOP", "index": 0}],
                 "usageMetadata": {"promptTokenCount": u.prompt_tokens, "candidatesTokenCount": u.completion_tokens,
                     "totalTokenCount": u.total()}, "modelVersion": ctx.model})
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(frame: Frame) -> String {
+        match frame {
+            Frame::Data(text) => text,
+            Frame::Cut => "<cut>".into(),
+        }
+    }
+
+    #[test]
+    fn piece_frames_are_the_frames_rendered_whole() {
+        let render = |piece: &str| data(&json!({"choices": [{"delta": {"content": piece}}], "model": "m"}));
+        let pieces = PieceFrames::new(render);
+        for piece in ["", "SELECT ", "a \"quoted\" \\ back\\slash", "line\nbreak\ttab", "é ✓ \u{1}", "piece"] {
+            assert_eq!(text(pieces.frame(piece)), text(render(piece)), "{piece:?}");
         }
     }
 }
