@@ -14,13 +14,23 @@ use futures::StreamExt;
 use sqlx::Connection as _;
 
 const PG: &str = "postgres://postgres@127.0.0.1:5432/test";
-/// A query that runs for a long time and sends nothing until it ends; the marker finds it.
-const SLOW_SQL: &str = "SELECT COUNT(*) AS n, 'aigis-cancel-marker' AS marker FROM generate_series(1, 200000) a CROSS JOIN generate_series(1, 200000) b";
+/// A query that runs for a long time and sends nothing until it ends; `marker` finds it.
+fn slow_sql(marker: &str) -> String {
+    format!("SELECT COUNT(*) AS n, '{marker}' AS marker FROM generate_series(1, 200000) a CROSS JOIN generate_series(1, 200000) b")
+}
 
-async fn running_marker_queries(admin: &mut sqlx::PgConnection) -> i64 {
+/// A marker no other run shares, so a query left over from another run (or another
+/// checkout's CI on the same server) is never mistaken for this one's.
+fn unique_marker() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("aigis-cancel-marker-{}-{nanos}", std::process::id())
+}
+
+async fn running_marker_queries(admin: &mut sqlx::PgConnection, marker: &str) -> i64 {
     sqlx::query_scalar(
-        "SELECT COUNT(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%aigis-cancel-marker%' AND query NOT LIKE '%pg_stat_activity%'",
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE state = 'active' AND strpos(query, $1) > 0 AND query NOT LIKE '%pg_stat_activity%'",
     )
+    .bind(marker)
     .fetch_one(admin)
     .await
     .unwrap()
@@ -32,7 +42,8 @@ async fn dropping_the_stream_stops_the_database_query() {
         println!("SKIPPED: PostgreSQL is not reachable at {PG}");
         return;
     };
-    let model = ScriptedModel::new(vec![text(SLOW_SQL)]);
+    let marker = unique_marker();
+    let model = ScriptedModel::new(vec![text(&slow_sql(&marker))]);
     let db = connect(PG).await.unwrap();
     let assistant = Assistant::builder(model, db).build();
     // The pipeline runs as the consumer pulls, so a task keeps pulling until it is aborted.
@@ -40,15 +51,17 @@ async fn dropping_the_stream_stops_the_database_query() {
     let consumer = tokio::spawn(async move { while stream.next().await.is_some() {} });
     // Wait until the server is really running it.
     let started = Instant::now();
-    while running_marker_queries(&mut admin).await == 0 {
+    while running_marker_queries(&mut admin, &marker).await == 0 {
         assert!(started.elapsed() < Duration::from_secs(10), "the slow query never started");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     consumer.abort();
     let _ = consumer.await;
     let dropped = Instant::now();
-    while running_marker_queries(&mut admin).await > 0 {
-        assert!(dropped.elapsed() < Duration::from_secs(3), "the query kept running after the consumer left");
+    while running_marker_queries(&mut admin, &marker).await > 0 {
+        // Well inside the 30 s statement timeout, with room for a loaded machine (where the
+        // cancel's fresh connection alone can take a second).
+        assert!(dropped.elapsed() < Duration::from_secs(10), "the query kept running after the consumer left");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     println!("query stopped {} ms after the stream was dropped", dropped.elapsed().as_millis());

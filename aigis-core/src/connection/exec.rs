@@ -111,29 +111,58 @@ where
         .collect())
 }
 
+/// One try at cancelling a statement from a fresh connection; `Err` when it did not get through.
+pub(crate) type CancelAttempt = Box<dyn Fn() -> futures::future::BoxFuture<'static, std::result::Result<(), sqlx::Error>> + Send + Sync>;
+
+/// Pauses before each retry of a cancel: a busy server or a full connection table must not
+/// leave the statement running until its timeout because one connect failed.
+const CANCEL_BACKOFF_MS: [u64; 5] = [50, 200, 500, 1_000, 2_000];
+
 /// Cancels a running statement server-side if the future running it is dropped (the caller
 /// went away) before [`CancelOnDrop::disarm`]: without this the server would keep working
 /// until the statement timeout.
 pub(crate) struct CancelOnDrop {
-    cancel: Option<Box<dyn FnOnce() -> futures::future::BoxFuture<'static, ()> + Send>>,
+    attempt: Option<CancelAttempt>,
 }
 
 impl CancelOnDrop {
-    /// Arms `cancel`, which is spawned on the current tokio runtime on drop.
-    pub(crate) fn new(cancel: impl FnOnce() -> futures::future::BoxFuture<'static, ()> + Send + 'static) -> Self {
-        Self { cancel: Some(Box::new(cancel)) }
+    /// Arms `attempt`, which is spawned on the current tokio runtime on drop and retried
+    /// (with [`CANCEL_BACKOFF_MS`]) until it succeeds.
+    pub(crate) fn new(attempt: CancelAttempt) -> Self {
+        Self { attempt: Some(attempt) }
     }
 
     /// The statement finished: nothing to cancel.
     pub(crate) fn disarm(&mut self) {
-        self.cancel = None;
+        self.attempt = None;
     }
 }
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        if let (Some(cancel), Ok(runtime)) = (self.cancel.take(), tokio::runtime::Handle::try_current()) {
-            runtime.spawn(cancel());
+        let Some(attempt) = self.attempt.take() else { return };
+        // The first try starts here, so a cancel that needs no I/O (SQLite's) happens at once.
+        let first = attempt();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(cancel_with_retries(first, attempt));
+            }
+            Err(_) => tracing::warn!("a query was abandoned outside a tokio runtime; it runs on until its timeout"),
         }
     }
+}
+
+async fn cancel_with_retries(
+    first: futures::future::BoxFuture<'static, std::result::Result<(), sqlx::Error>>,
+    attempt: CancelAttempt,
+) {
+    let Err(mut last_error) = first.await else { return };
+    for pause in CANCEL_BACKOFF_MS {
+        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        match attempt().await {
+            Ok(()) => return,
+            Err(e) => last_error = e,
+        }
+    }
+    tracing::warn!(error = %last_error, "could not cancel an abandoned query; it runs on until its timeout");
 }

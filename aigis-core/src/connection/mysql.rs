@@ -180,14 +180,14 @@ impl MysqlConnection {
                 .and_then(|row| row.try_get(0))
                 .map_err(|e| self.map(e, Phase::Query))?;
             let options = self.options.clone();
-            let mut cancel = CancelOnDrop::new(move || {
+            let mut cancel = CancelOnDrop::new(Box::new(move || {
+                let options = options.clone();
                 Box::pin(async move {
-                    if let Ok(mut c) = RawMySqlConnection::connect_with(&options).await {
-                        let _ = c.execute(AssertSqlSafe(format!("KILL QUERY {id}"))).await;
-                        let _ = c.close().await;
-                    }
+                    let mut c = RawMySqlConnection::connect_with(&options).await?;
+                    c.execute(AssertSqlSafe(format!("KILL QUERY {id}"))).await?;
+                    c.close().await
                 })
-            });
+            }));
             let mut tx = conn.begin_with("START TRANSACTION READ ONLY").await.map_err(|e| self.map(e, Phase::Query))?;
             let result = work(&mut tx).await;
             cancel.disarm();

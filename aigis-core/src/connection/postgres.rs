@@ -147,14 +147,14 @@ impl PostgresConnection {
                 .and_then(|row| row.try_get(1))
                 .map_err(|e| self.map(e, Phase::Query))?;
             let options = self.options.clone();
-            let mut cancel = CancelOnDrop::new(move || {
+            let mut cancel = CancelOnDrop::new(Box::new(move || {
+                let options = options.clone();
                 Box::pin(async move {
-                    if let Ok(mut c) = RawPgConnection::connect_with(&options).await {
-                        let _ = sqlx::query("SELECT pg_cancel_backend($1)").bind(pid).execute(&mut c).await;
-                        let _ = c.close().await;
-                    }
+                    let mut c = RawPgConnection::connect_with(&options).await?;
+                    sqlx::query("SELECT pg_cancel_backend($1)").bind(pid).execute(&mut c).await?;
+                    c.close().await
                 })
-            });
+            }));
             let result = work(&mut tx).await;
             cancel.disarm();
             let rollback = tx.rollback().await.map_err(|e| self.map(e, Phase::Query));

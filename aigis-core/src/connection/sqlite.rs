@@ -101,10 +101,10 @@ impl SqliteConnection {
         let (mut conn, watchdog) = self.acquire(limits.timeout).await?;
         // If this future is dropped mid-query, interrupt the statement at once.
         let trip = watchdog.clone();
-        let mut cancel = CancelOnDrop::new(move || {
+        let mut cancel = CancelOnDrop::new(Box::new(move || {
             trip.trip();
-            Box::pin(async {})
-        });
+            Box::pin(async { Ok(()) })
+        }));
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| map_sqlx_error(e, Phase::Query, None))?;
         let outcome = stream_query::<Sqlite, _>(&mut tx, sql.sql(), limits, None, decode_row).await;
         // Disarm before rolling back so the rollback itself is never interrupted.
