@@ -148,3 +148,37 @@ pub(crate) fn json_col(row: &sqlx::any::AnyRow, col: &str) -> Result<serde_json:
     let text: String = row.try_get(col)?;
     serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
+
+/// Stores for the store's own tests: a SQLite file, and a fresh PostgreSQL database when the
+/// server at 127.0.0.1:5432 answers.
+#[cfg(test)]
+pub(crate) mod test_stores {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use sqlx::Connection as _;
+
+    use super::Store;
+
+    const POSTGRES_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+    /// A store in a SQLite file under `dir`.
+    pub async fn sqlite(dir: &tempfile::TempDir) -> Store {
+        Store::open(&format!("sqlite://{}", dir.path().join("store.db").display())).await.unwrap()
+    }
+
+    /// A store in a new PostgreSQL database, handed to `test` and dropped afterwards; `None`
+    /// (with the reason printed) when PostgreSQL is not reachable.
+    pub async fn with_postgres<F: AsyncFnOnce(&Store)>(test: F) -> Option<()> {
+        let Ok(mut admin) = sqlx::PgConnection::connect(POSTGRES_ADMIN).await else {
+            println!("SKIPPED: PostgreSQL is not reachable at {POSTGRES_ADMIN}");
+            return None;
+        };
+        let db = format!("aigis_store_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut admin).await.unwrap();
+        let store = Store::open(&format!("postgres://postgres@127.0.0.1:5432/{db}")).await.unwrap();
+        test(&store).await;
+        store.pool().close().await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)"))).execute(&mut admin).await;
+        Some(())
+    }
+}

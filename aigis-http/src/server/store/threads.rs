@@ -192,19 +192,22 @@ impl Store {
         .transpose()
     }
 
-    /// Persists the user message and the assistant message in one transaction.
+    /// Persists the user message and the assistant message together: both or neither.
+    ///
+    /// One statement inserts both, numbered after the thread's last message, and a trigger
+    /// moves the thread's `updated_at`. On SQLite, whose writes all go through one connection
+    /// in order, that statement is the whole save: one round trip to the writer instead of four
+    /// (begin, update, insert, commit), which under load is what saves queue on. PostgreSQL
+    /// has concurrent writers, so there the thread's row is locked first, in a transaction, so
+    /// that two exchanges in one thread cannot take the same `seq`.
     pub async fn save_exchange(&self, thread_id: &str, ex: Exchange<'_>) -> Result<(), sqlx::Error> {
         let now = now_ms();
-        let mut tx = self.writer().begin().await?;
-        // The first write takes the write lock, so `seq` cannot race with another exchange.
-        sqlx::query("UPDATE threads SET updated_at = $1 WHERE id = $2").bind(now).bind(thread_id).execute(&mut *tx).await?;
-        // Both messages in one statement, numbered after the thread's last: one round trip to
-        // the store's single writer instead of three, which under load is what saves queue on.
         let insert = "WITH last AS (SELECT COALESCE(MAX(seq), 0) AS seq FROM messages WHERE thread_id = $2) \
                       INSERT INTO messages (id, thread_id, seq, role, content, sql_text, status, events, created_at) \
                       SELECT $1, $2, last.seq + 1, 'user', $3, NULL, 'ok', '[]', $4 FROM last \
                       UNION ALL SELECT $5, $2, last.seq + 2, 'assistant', $6, $7, $8, $9, $4 FROM last";
-        sqlx::query(insert)
+        let events = ex.events.to_string();
+        let insert = sqlx::query(insert)
             .bind(new_id())
             .bind(thread_id)
             .bind(ex.question)
@@ -213,9 +216,66 @@ impl Store {
             .bind(ex.answer)
             .bind(ex.sql)
             .bind(ex.status)
-            .bind(ex.events.to_string())
-            .execute(&mut *tx)
-            .await?;
+            .bind(events);
+        if !self.is_postgres() {
+            insert.execute(self.writer()).await?;
+            return Ok(());
+        }
+        let mut tx = self.writer().begin().await?;
+        sqlx::query("SELECT id FROM threads WHERE id = $1 FOR UPDATE").bind(thread_id).fetch_optional(&mut *tx).await?;
+        insert.execute(&mut *tx).await?;
         tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::server::store::test_stores;
+    use crate::server::store::users::NewUser;
+
+    /// Exchanges saved at once into one thread each keep their question and answer together,
+    /// take distinct consecutive places, and move the thread's `updated_at`.
+    async fn concurrent_exchanges_stay_paired(store: &Store) {
+        let user = NewUser { username: "pairs", email: "p@example.com", password_hash: "x", must_reset_password: false };
+        let user = store.create_user(user).await.unwrap().unwrap();
+        let thread = store.create_thread(&user.id, "t").await.unwrap();
+        // Long ago, so a save that did not move it would show.
+        sqlx::query("UPDATE threads SET updated_at = 1 WHERE id = $1").bind(&thread.id).execute(store.writer()).await.unwrap();
+        let events = serde_json::json!([{ "type": "done" }]);
+        let saves = (0..24).map(|i| {
+            let (question, answer) = (format!("q{i}"), format!("a{i}"));
+            let (store, thread_id, events) = (store.clone(), thread.id.clone(), events.clone());
+            tokio::spawn(async move {
+                let ex = Exchange { question: &question, answer: &answer, sql: Some("SELECT 1"), status: "ok", events: &events };
+                store.save_exchange(&thread_id, ex).await
+            })
+        });
+        for save in futures::future::join_all(saves).await {
+            save.unwrap().unwrap();
+        }
+        let messages = store.messages(&thread.id).await.unwrap();
+        assert_eq!(messages.iter().map(|m| m.seq).collect::<Vec<_>>(), (1..=48).collect::<Vec<i64>>());
+        for pair in messages.chunks(2) {
+            let [q, a] = pair else { unreachable!() };
+            assert_eq!((q.role.as_str(), a.role.as_str()), ("user", "assistant"));
+            assert_eq!(q.content.replace('q', "a"), a.content, "a question and its answer were split");
+            assert_eq!((a.sql.as_deref(), &a.events), (Some("SELECT 1"), &events));
+        }
+        let touched = store.thread(&user.id, &thread.id).await.unwrap().unwrap();
+        assert_eq!(touched.updated_at, messages.iter().map(|m| m.created_at).max().unwrap());
+    }
+
+    #[tokio::test]
+    async fn concurrent_exchanges_stay_paired_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        concurrent_exchanges_stay_paired(&test_stores::sqlite(&dir).await).await;
+    }
+
+    #[tokio::test]
+    async fn concurrent_exchanges_stay_paired_on_postgres() {
+        test_stores::with_postgres(concurrent_exchanges_stay_paired).await;
     }
 }
