@@ -5,7 +5,9 @@
 //! ```
 //!
 //! Starts, in this process, a fake OpenAI-compatible LLM ([`FakeLlm`]), the demo shop SQLite
-//! database, and the server with a SQLite app store, all on 127.0.0.1. Then:
+//! database, and the server with a SQLite app store, all on 127.0.0.1; the server on its own
+//! tokio runtime (two workers), the load generator and the fake LLM on another, as separate
+//! processes would be (they still share the machine's cores). Then:
 //!
 //! 1. **Overhead** — 200 thread messages one at a time. For each, the time the server adds is the
 //!    client's wall time (request sent → stream closed, which includes auth, the SSE plumbing and
@@ -214,11 +216,21 @@ async fn main() -> anyhow::Result<()> {
     o.admin_password = Some("load-admin-Pa55".into());
     o.allow_registration = Some(true);
     o.models = Some(Vec::new());
-    let state = AppState::new(&o).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    // The same serving path as `aigis serve` (TCP_NODELAY, graceful shutdown, audit flush).
-    tokio::spawn(aigis_http::server::serve_on(listener, state.clone(), std::future::pending(), Duration::from_secs(1)));
+    // The server runs on its own runtime, as it would in its own process: on one shared
+    // runtime its tasks would queue behind the load generator's and the fake LLM's, and that
+    // wait would be counted as time the server adds. Two workers, as `aigis serve` has on this
+    // two-core machine.
+    let server_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let (state, base) = server_runtime
+        .spawn(async move {
+            let state = AppState::new(&o).await?;
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let base = format!("http://{}", listener.local_addr()?);
+            // The same serving path as `aigis serve` (TCP_NODELAY, graceful shutdown, audit flush).
+            tokio::spawn(aigis_http::server::serve_on(listener, state.clone(), std::future::pending(), Duration::from_secs(1)));
+            anyhow::Ok((state, base))
+        })
+        .await??;
 
     let client = reqwest::Client::builder().pool_max_idle_per_host(streams).build()?;
     let mut tokens = Vec::new();
@@ -310,7 +322,13 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let expected = 2 * (sequential + streams) as i64;
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(state.store().pool()).await?;
+    let store = state.store().clone();
+    let stored: i64 = server_runtime
+        .spawn(async move { sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(store.pool()).await })
+        .await??;
+    // Dropping a runtime from async code would panic; let its threads go.
+    drop(state);
+    server_runtime.shutdown_background();
     println!("persisted messages: {stored} of {expected}");
     if errors > 0 || stored != expected {
         anyhow::bail!("load test failed: {errors} errors, {stored}/{expected} messages persisted");
