@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sqlparser::ast::{Query, Statement, Visit};
-use sqlparser::parser::{Parser, ParserError};
+use sqlparser::parser::ParserError;
 use sqlparser::tokenizer::Token;
 
 pub use policy::{ColumnAction, FunctionPolicy, Limits, ParamType, Policy, TablePolicy};
@@ -231,30 +231,7 @@ impl Guard {
             return Err(v);
         }
         let respelled = tokens.iter().any(|t| t.token == Token::Overlap);
-        #[cfg(debug_assertions)]
-        let tokens_copy = tokens.clone();
-        let parsed = Parser::new(dialect::quick(self.policy.dialect))
-            .with_recursion_limit(self.policy.limits.max_nesting)
-            .with_tokens_with_locations(tokens)
-            .parse_statements();
-        // A tree the guard goes on with must be the very tree sqlparser builds (see `dialect`).
-        // sqlparser's own path spends one more level of the recursion budget on each leaf, and
-        // near the limit a parse can change course, so both are compared with room to spare,
-        // and only when the extra room does not change the quick parse itself.
-        #[cfg(debug_assertions)]
-        if let Ok(tree) = &parsed {
-            let with_room = |d: &dyn sqlparser::dialect::Dialect| {
-                Parser::new(d)
-                    .with_recursion_limit(self.policy.limits.max_nesting + 2)
-                    .with_tokens_with_locations(tokens_copy.clone())
-                    .parse_statements()
-            };
-            if with_room(dialect::quick(self.policy.dialect)).as_ref() == Ok(tree) {
-                let reference = with_room(self.policy.dialect.parser_dialect());
-                assert!(reference.as_ref() == Ok(tree), "the quick dialect parsed {sql:?} differently");
-            }
-        }
-        let mut statements = parsed
+        let mut statements = dialect::parse(tokens, self.policy.dialect, self.policy.limits.max_nesting)
             .map_err(|e| match e {
                 ParserError::RecursionLimitExceeded => {
                     structure::too_complex("it nests subqueries or parentheses too deeply".into())
@@ -387,6 +364,8 @@ fn dedup_violations(violations: &mut Vec<Violation>) {
 
 #[cfg(test)]
 mod tests {
+    use sqlparser::parser::Parser;
+
     use super::*;
 
     fn check(sql: &str) -> Verdict {

@@ -17,8 +17,8 @@
 //!   `ARRAY` not followed by `->`. It becomes `Expr::Identifier`, as in sqlparser.
 //!
 //! Everything else goes through sqlparser's own path. So the tree is the same one sqlparser would
-//! build. Debug builds check this on every parse the guard makes (`Guard::parse`), and a test
-//! below compares both over the corpora.
+//! build. Debug builds check this on every parse the guard makes ([`parse`]), and a test below
+//! compares both over the corpora.
 //!
 //! There is one difference: sqlparser's attempt also counts against the recursion limit, so at
 //! the exact limit a leaf might be accepted here where sqlparser refuses it. That is harmless,
@@ -26,11 +26,11 @@
 
 mod forward;
 
-use sqlparser::ast::Expr;
+use sqlparser::ast::{Expr, Statement};
 use sqlparser::dialect::{self as sd, Dialect as ParserDialect};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::Token;
+use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 use crate::dialect::Dialect;
 
@@ -51,6 +51,32 @@ pub(crate) fn quick(dialect: Dialect) -> &'static dyn ParserDialect {
         Dialect::Sqlite => &SQLITE,
         Dialect::Generic => &GENERIC,
     }
+}
+
+/// sqlparser's own default recursion limit, for parses that have no policy limit of their own.
+pub(crate) const SQLPARSER_RECURSION_LIMIT: usize = 50;
+
+/// Parses `tokens` as `dialect` through [`Quick`], nesting bounded by `limit`.
+///
+/// Debug builds check that sqlparser's own dialect builds the very same tree. Its path spends
+/// one more level of the recursion budget on each leaf, and near the limit a parse can change
+/// course, so both are compared with room to spare, and only when the extra room does not
+/// change the quick parse itself.
+pub(crate) fn parse(tokens: Vec<TokenWithSpan>, dialect: Dialect, limit: usize) -> Result<Vec<Statement>, ParserError> {
+    #[cfg(debug_assertions)]
+    let copy = tokens.clone();
+    let parsed = Parser::new(quick(dialect)).with_recursion_limit(limit).with_tokens_with_locations(tokens).parse_statements();
+    #[cfg(debug_assertions)]
+    if let Ok(tree) = &parsed {
+        let with_room = |d: &dyn ParserDialect| {
+            Parser::new(d).with_recursion_limit(limit + 2).with_tokens_with_locations(copy.clone()).parse_statements()
+        };
+        if with_room(quick(dialect)).as_ref() == Ok(tree) {
+            let sql: String = copy.iter().map(|t| t.token.to_string()).collect();
+            assert!(with_room(dialect.parser_dialect()).as_ref() == Ok(tree), "the quick dialect parsed {sql:?} differently");
+        }
+    }
+    parsed
 }
 
 /// The prefix at the parser's position, when it is one of the plain kinds above; `None` sends

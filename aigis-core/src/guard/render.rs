@@ -22,7 +22,6 @@ use std::fmt::Write;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{Query, Statement, Value as SqlValue, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut};
-use sqlparser::parser::Parser;
 
 use super::Violation;
 use crate::dialect::Dialect;
@@ -51,7 +50,7 @@ pub(crate) fn render(query: &Query, dialect: Dialect, plain: bool, capacity: usi
     }
     let reparsed = super::lex::tokenize(&text, dialect.parser_dialect())
         .map_err(sqlparser::parser::ParserError::from)
-        .and_then(|tokens| Parser::new(super::dialect::quick(dialect)).with_tokens_with_locations(tokens).parse_statements());
+        .and_then(|tokens| super::dialect::parse(tokens, dialect, super::dialect::SQLPARSER_RECURSION_LIMIT));
     let same = match reparsed {
         Ok(statements) => matches!(statements.as_slice(), [Statement::Query(q)] if **q == *query),
         Err(_) => false,
@@ -107,6 +106,8 @@ impl VisitorMut for MysqlEscaper {
 
 #[cfg(test)]
 mod tests {
+    use sqlparser::parser::Parser;
+
     use super::*;
 
     fn guarded(sql: &str, d: Dialect) -> Result<String, String> {
