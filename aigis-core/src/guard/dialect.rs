@@ -14,23 +14,28 @@
 //! - an unquoted non-keyword word or a quoted identifier, with nothing after it (or after its
 //!   `.name` parts) that could make it a type or a function: a comma, a closing parenthesis, a
 //!   comparison or arithmetic operator, `::`, `||`, the end of the input, or a word other than
-//!   `ARRAY` not followed by `->`. It becomes `Expr::Identifier`, as in sqlparser.
+//!   `ARRAY` not followed by `->`. It becomes `Expr::Identifier`, as in sqlparser;
+//! - a function call `name(`, where `name` is such a word or one of a few keywords that are
+//!   common function names (`COUNT`, `SUM`, `MAX`, …) with no prefix syntax of their own: sqlparser
+//!   would try it as a data type, fail, and call `parse_function`, which is called here at once.
 //!
 //! Everything else goes through sqlparser's own path. So the tree is the same one sqlparser would
 //! build. Debug builds check this on every parse the guard makes ([`parse`]), and a test below
 //! compares both over the corpora.
 //!
-//! There is one difference: sqlparser's attempt also counts against the recursion limit, so at
-//! the exact limit a leaf might be accepted here where sqlparser refuses it. That is harmless,
-//! because the limit only bounds stack depth.
+//! There are two differences, both harmless. sqlparser's attempt also counts against the
+//! recursion limit, so at the exact limit a leaf might be accepted here where sqlparser refuses
+//! it; the limit only bounds stack depth. And sqlparser memoizes failed prefixes by position, so
+//! a call that fails may be reported at another token than sqlparser's message would name; it
+//! fails either way.
 
 mod forward;
 
-use sqlparser::ast::{Expr, Statement};
+use sqlparser::ast::{Expr, ObjectName, Statement};
 use sqlparser::dialect::{self as sd, Dialect as ParserDialect};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::{Token, TokenWithSpan};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
 
 use crate::dialect::Dialect;
 
@@ -93,8 +98,56 @@ fn quick_prefix(parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
             parser.advance_token();
             Some(Ok(Expr::Identifier(ident)))
         }
+        Token::Word(word) if is_plain_function_name(word) && opens_plain_call(parser) => {
+            let name = ObjectName::from(vec![word.to_ident(next.span)]);
+            parser.advance_token();
+            Some(parser.parse_function(name))
+        }
         _ => None,
     }
+}
+
+/// Keywords that are also common function names but have no prefix syntax of their own (no
+/// `CASE`, `CAST`, `EXTRACT`…) and are not data types, so sqlparser parses `name(` after them as
+/// a plain function call, as it does after any non-keyword word.
+const PLAIN_FUNCTION_KEYWORDS: &[Keyword] = &[
+    Keyword::ABS,
+    Keyword::AVG,
+    Keyword::COALESCE,
+    Keyword::COUNT,
+    Keyword::DENSE_RANK,
+    Keyword::FIRST_VALUE,
+    Keyword::LAG,
+    Keyword::LAST_VALUE,
+    Keyword::LEAD,
+    Keyword::LOWER,
+    Keyword::MAX,
+    Keyword::MIN,
+    Keyword::NTILE,
+    Keyword::NULLIF,
+    Keyword::PERCENTILE_CONT,
+    Keyword::RANK,
+    Keyword::ROW_NUMBER,
+    Keyword::SUM,
+    Keyword::UPPER,
+];
+
+/// Whether sqlparser would parse this word, followed by `(`, as a plain function call: a
+/// non-keyword word (but `xml`, which can start a typed string) or one of
+/// [`PLAIN_FUNCTION_KEYWORDS`]. sqlparser first tries the word as a data type, which for these
+/// can only end in its "dummy" error.
+fn is_plain_function_name(word: &Word) -> bool {
+    match word.keyword {
+        Keyword::NoKeyword => !word.value.eq_ignore_ascii_case("xml"),
+        keyword => PLAIN_FUNCTION_KEYWORDS.contains(&keyword),
+    }
+}
+
+/// Whether the word at the parser's position is followed by `(`, and not by Oracle's outer
+/// join marker `(+)`, which sqlparser reads differently in the dialects that have it.
+fn opens_plain_call(parser: &Parser) -> bool {
+    parser.peek_nth_token_ref(1).token == Token::LParen
+        && !(parser.peek_nth_token_ref(2).token == Token::Plus && parser.peek_nth_token_ref(3).token == Token::RParen)
 }
 
 /// Whether the word at the parser's position, with any `.name` parts after it, is followed by a
@@ -133,11 +186,21 @@ fn ends_plainly(parser: &Parser) -> bool {
 mod tests {
     use super::*;
 
-    /// Parses with the quick dialect and with sqlparser's own; both must agree exactly.
+    /// Parses with the quick dialect and with sqlparser's own: the same tree, or both fail the
+    /// same way. (The message may name another token: sqlparser memoizes failed prefixes by
+    /// position and, asked again, reports the cached failure at the prefix's first token; a
+    /// call that fails on the quick path is not memoized.)
     fn same_as_sqlparser(sql: &str, dialect: Dialect) {
-        let quick = Parser::parse_sql(quick(dialect), sql).map_err(|e| e.to_string());
-        let plain = Parser::parse_sql(dialect.parser_dialect(), sql).map_err(|e| e.to_string());
-        assert_eq!(quick, plain, "{dialect}: {sql}");
+        let quick = Parser::parse_sql(quick(dialect), sql);
+        let plain = Parser::parse_sql(dialect.parser_dialect(), sql);
+        match (&quick, &plain) {
+            (Err(q), Err(p)) => assert_eq!(
+                matches!(q, ParserError::RecursionLimitExceeded),
+                matches!(p, ParserError::RecursionLimitExceeded),
+                "{dialect}: {sql}: {q} / {p}"
+            ),
+            _ => assert_eq!(quick, plain, "{dialect}: {sql}"),
+        }
     }
 
     const ALL: [Dialect; 4] = [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite, Dialect::Generic];
@@ -182,6 +245,14 @@ mod tests {
             "SELECT a, b, FROM t",
             "SELECT a FROM",
             "SELECT (a, b) FROM t",
+            // Calls: plain names and keyword-named functions take the quick path, the rest not.
+            "SELECT count(*), COUNT(DISTINCT a), sum(a) FILTER (WHERE b > 0), max(a) OVER (PARTITION BY b) FROM t",
+            "SELECT rank() OVER w, ROW_NUMBER() OVER (ORDER BY a), lag(a, 1) OVER w, coalesce(a, 0), nullif(a, 0) FROM t",
+            "SELECT f(), f(a => 1), f(a, b), \"Q\"(a), `q`(a), xml(a), f(a)(b), f((a)), upper(lower(a)) FROM t",
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a), string_agg(a, ',' ORDER BY a) FROM t",
+            "SELECT max(a) 'x', count(a) b, f(+), f(+) FROM t",
+            "SELECT YEAR(a), DATE(a), CHAR(65), BINARY(a), numeric(10) '1', ARRAY(SELECT 1), ENUM('a') FROM t",
+            "SELECT count(, max(a, f(a",
         ];
         for sql in cases {
             for dialect in ALL {
@@ -205,7 +276,8 @@ mod tests {
             proptest::sample::select(vec![
                 "SELECT ", "FROM ", "WHERE ", "a", "t.b", "x9", "xml", "_utf8", "ARRAY", "DATE", "INT", "AS", "1",
                 "2.5", "'s'", "\"q\"", " ", ",", "(", ")", "[", "]", ".", "*", "=", "<", "-", "+", "->", "::",
-                "||", "(+)", ";", "CASE", "WHEN", "THEN", "END", "NOT", "IN", "f(", "%",
+                "||", "(+)", ";", "CASE", "WHEN", "THEN", "END", "NOT", "IN", "f(", "%", "count(", "MAX(",
+                "xml(", "\"q\"(", "OVER", "DISTINCT", "=>", "FILTER",
             ]),
             0..20,
         ), d in 0usize..4) {
