@@ -61,6 +61,30 @@ fn cpu_seconds() -> (f64, f64) {
     (user as f64 / 100.0, system as f64 / 100.0)
 }
 
+/// CPU seconds (user + kernel) used so far by this process's threads, summed by thread name
+/// group: the server's runtime workers (`server-*`), SQLite's per-connection worker threads
+/// (`sqlx-sqlite-*`), and the rest (load generator, fake LLM, blocking pool). Linux only.
+fn cpu_by_group() -> std::collections::BTreeMap<&'static str, f64> {
+    let mut groups = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return groups };
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
+        let name = head.split_once('(').map_or("", |(_, n)| n);
+        let group = if name.starts_with("server-") {
+            "server runtime"
+        } else if name.starts_with("sqlx-sqlite") {
+            "sqlite workers"
+        } else {
+            "client and fake LLM"
+        };
+        let mut fields = rest.split_whitespace().skip(11);
+        let ticks: u64 = fields.by_ref().take(2).filter_map(|f| f.parse::<u64>().ok()).sum();
+        *groups.entry(group).or_insert(0.0) += ticks as f64 / 100.0;
+    }
+    groups
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -220,7 +244,8 @@ async fn main() -> anyhow::Result<()> {
     // runtime its tasks would queue behind the load generator's and the fake LLM's, and that
     // wait would be counted as time the server adds. Two workers, as `aigis serve` has on this
     // two-core machine.
-    let server_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let server_runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("server-worker").enable_all().build()?;
     let (state, base) = server_runtime
         .spawn(async move {
             let state = AppState::new(&o).await?;
@@ -271,6 +296,7 @@ async fn main() -> anyhow::Result<()> {
         })
     };
     let cpu_before = cpu_seconds();
+    let groups_before = cpu_by_group();
     let started = Instant::now();
     let tasks: Vec<_> = threads
         .iter()
@@ -292,6 +318,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let wall = started.elapsed();
     let cpu_after = cpu_seconds();
+    let groups_after = cpu_by_group();
     let (user, system) = (cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1);
     sampling.store(false, Ordering::Relaxed);
     sampler.await?;
@@ -311,6 +338,16 @@ async fn main() -> anyhow::Result<()> {
         system * 1000.0 / streams as f64,
         (user + system) * 100.0 / wall.as_secs_f64()
     );
+    // Threads that ended during the run are missing from the sums; the runtimes' and SQLite's
+    // workers live throughout, so their share is exact.
+    let shares: Vec<String> = groups_after
+        .iter()
+        .map(|(group, after)| {
+            let used = after - groups_before.get(group).copied().unwrap_or(0.0);
+            format!("{group} {:.2} ms", used * 1000.0 / streams as f64)
+        })
+        .collect();
+    println!("concurrent: CPU per stream by thread group: {}", shares.join(", "));
     println!(
         "concurrent: RSS {} KiB before, {} KiB peak: {:.1} KiB per open stream (client, fake LLM and server in one process)",
         before,
