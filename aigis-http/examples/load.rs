@@ -49,28 +49,32 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// CPU seconds this process has used in user and in kernel mode, from /proc (Linux only; zeros
-/// elsewhere).
+/// The name and the user and kernel CPU seconds in a `/proc/.../stat` line.
+fn parse_stat(stat: &str) -> Option<(&str, f64, f64)> {
+    // The name is in parentheses and may hold spaces and parentheses itself.
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let mut seconds = || Some(fields.next()?.parse::<u64>().ok()? as f64 / 100.0);
+    Some((name, seconds()?, seconds()?))
+}
+
+/// CPU seconds this process has used in user and in kernel mode (Linux only; zeros elsewhere).
 fn cpu_seconds() -> (f64, f64) {
-    let ticks = std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| {
-        // Fields after the command name, which is in parentheses and may hold spaces.
-        let mut fields = s.rsplit_once(')')?.1.split_whitespace().skip(11);
-        Some((fields.next()?.parse::<u64>().ok()?, fields.next()?.parse::<u64>().ok()?))
-    });
-    let (user, system) = ticks.unwrap_or((0, 0));
-    (user as f64 / 100.0, system as f64 / 100.0)
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    parse_stat(&stat).map_or((0.0, 0.0), |(_, user, system)| (user, system))
 }
 
 /// CPU seconds (user + kernel) used so far by this process's threads, summed by thread name
-/// group: the server's runtime workers (`server-*`), SQLite's per-connection worker threads
-/// (`sqlx-sqlite-*`), and the rest (load generator, fake LLM, blocking pool). Linux only.
+/// group: the server runtime's threads (`server-worker`, its workers and blocking pool),
+/// SQLite's per-connection worker threads (`sqlx-sqlite-worker-N`), and the rest (load
+/// generator and fake LLM). Linux only.
 fn cpu_by_group() -> std::collections::BTreeMap<&'static str, f64> {
     let mut groups = std::collections::BTreeMap::new();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return groups };
     for task in tasks.flatten() {
         let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
-        let name = head.split_once('(').map_or("", |(_, n)| n);
+        let Some((name, user, system)) = parse_stat(&stat) else { continue };
         let group = if name.starts_with("server-") {
             "server runtime"
         } else if name.starts_with("sqlx-sqlite") {
@@ -78,9 +82,7 @@ fn cpu_by_group() -> std::collections::BTreeMap<&'static str, f64> {
         } else {
             "client and fake LLM"
         };
-        let mut fields = rest.split_whitespace().skip(11);
-        let ticks: u64 = fields.by_ref().take(2).filter_map(|f| f.parse::<u64>().ok()).sum();
-        *groups.entry(group).or_insert(0.0) += ticks as f64 / 100.0;
+        *groups.entry(group).or_insert(0.0) += user + system;
     }
     groups
 }
